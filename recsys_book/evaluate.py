@@ -1,0 +1,138 @@
+"""Evaluation of any model with a ``score`` method on any :class:`EvalSet`, batched, on any device.
+
+    >>> results = evaluate(model, split.test, ks=(10,))
+    >>> results["NDCG@10"]
+
+Sampled protocol: ``model.score(users (b,), candidates (b, C), **inputs)`` ranks the target
+(column 0) among the candidates; metrics are exact expectations over random tie-breaks
+(see :mod:`recsys_book.metrics`).
+
+Full ranking: ``model.score_all(users (b,), **inputs) -> (b, n_items)`` (the base class
+builds it from ``score``); excluded items (training items, plus validation items at
+test time) get -inf; ties are broken at random by ranking over a seeded random
+permutation of the items, so no item wins a tie because of its id.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from recsys_book.data.splits import EvalSet
+from recsys_book.metrics import METRICS, NAMES, coverage, novelty, sampled_metrics, target_rank_counts, topk_metrics
+from recsys_book.utils import get_device
+
+
+def _parse(metrics, ks):
+    ks = tuple(sorted({int(k) for k in ks}))
+    if not ks or ks[0] < 1:
+        raise ValueError(f"ks must be positive cut-offs, got {ks}")
+    metrics = tuple(m.lower() for m in metrics)
+    bad = [m for m in metrics if m not in METRICS + ("novelty", "coverage")]
+    if bad:
+        raise ValueError(f"unknown metric(s) {bad}; choose from {METRICS + ('novelty', 'coverage')}")
+    return metrics, ks
+
+
+@torch.no_grad()
+def evaluate(
+    model,
+    evalset: EvalSet,
+    ks=(10,),
+    metrics=("hr", "ndcg"),
+    batch_size: int = 1024,
+    device=None,
+    train=None,
+    per_row: bool = False,
+    seed: int = 0,
+) -> dict[str, float] | pd.DataFrame:
+    """Mean metrics (``{"HR@10": ..., "NDCG@10": ...}``) of ``model`` on ``evalset``.
+
+    ``train`` (the split's training :class:`Interactions`) is needed for ``novelty``
+    (item degrees and |U| of Eq. 29).
+    ``per_row=True`` returns a DataFrame with one row per evaluation row instead.
+    The model is put in eval mode for the call and restored afterwards.
+    """
+    metrics, ks = _parse(metrics, ks)
+    if ("novelty" in metrics) and train is None:
+        raise ValueError("novelty needs the training interactions: evaluate(..., train=split.train)")
+    if device is None:
+        device = next((p.device for p in model.parameters()), None) if hasattr(model, "parameters") else None
+        device = device or getattr(model, "device", None) or torch.device("cpu")
+    device = get_device(device)
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    cols: dict[str, list[torch.Tensor]] = {}
+    topk_all: dict[int, list[torch.Tensor]] = {k: [] for k in ks}
+    n = len(evalset)
+    kmax = max(ks)
+    perm = inv = None
+    if not evalset.sampled:
+        n_items = evalset.n_items
+        g = torch.Generator().manual_seed(int(seed))
+        perm = torch.randperm(n_items, generator=g).to(device)
+    try:
+        for s in range(0, n, batch_size):
+            idx = slice(s, min(s + batch_size, n))
+            users = evalset.users[idx].to(device)
+            inputs = {k: v[idx].to(device) for k, v in evalset.inputs.items()}
+            if evalset.sampled:
+                cand = evalset.candidates[idx].to(device)
+                scores = model.score(users, cand, **inputs).float()
+                greater, ties = target_rank_counts(scores)
+                for k in ks:
+                    for m, v in sampled_metrics(greater, ties, k).items():
+                        if m in metrics:
+                            cols.setdefault(f"{NAMES[m]}@{k}", []).append(v.cpu())
+                if "novelty" in metrics or "coverage" in metrics:
+                    top = torch.topk(scores, min(kmax, scores.shape[1]), dim=1).indices
+                    top = cand.gather(1, top)
+                    for k in ks:
+                        topk_all[k].append(top[:, :k].cpu())
+                continue
+            # a copy: score_all may return a view (e.g. an expanded popularity row) that
+            # masking would otherwise write through to every row
+            scores = model.score_all(users, **inputs).float().clone()
+            if torch.isnan(scores).any():
+                raise ValueError("the model returned NaN scores; check its parameters / inputs.")
+            b = scores.shape[0]
+            if evalset.exclude is not None:
+                ptr, items = evalset.exclude
+                lo, hi = int(ptr[idx.start]), int(ptr[idx.stop])
+                lens = (ptr[idx.start + 1: idx.stop + 1] - ptr[idx.start: idx.stop]).to(device)
+                r = torch.repeat_interleave(torch.arange(b, device=device), lens)
+                scores[r, items[lo:hi].to(device)] = -torch.inf
+            shuffled = scores[:, perm]                              # random tie-breaks
+            top = perm[torch.topk(shuffled, kmax, dim=1).indices]   # (b, kmax) item ids
+            pos = evalset.positives[idx].to(device)
+            relevant = torch.zeros(b, evalset.n_items + 1, dtype=torch.bool, device=device)
+            relevant[torch.arange(b, device=device)[:, None], torch.where(pos >= 0, pos, evalset.n_items)] = True
+            relevant = relevant[:, : evalset.n_items]
+            rel = relevant.gather(1, top)
+            n_pos = (pos >= 0).sum(1)
+            for k in ks:
+                for m, v in topk_metrics(rel, n_pos, k).items():
+                    if m in metrics:
+                        cols.setdefault(f"{NAMES[m]}@{k}", []).append(v.cpu())
+                topk_all[k].append(top[:, :k].cpu())
+    finally:
+        if hasattr(model, "train") and was_training:
+            model.train()
+    out = {name: torch.cat(v) for name, v in cols.items()}
+    if "novelty" in metrics:
+        for k in ks:
+            degree = torch.as_tensor(train.item_degree())
+            out[f"Novelty@{k}"] = novelty(torch.cat(topk_all[k]), degree, train.n_users)
+    if per_row:
+        return pd.DataFrame({k: v.numpy() for k, v in out.items()})
+    res = {k: float(v.mean()) for k, v in out.items()}
+    if "coverage" in metrics:
+        for k in ks:
+            res[f"Coverage@{k}"] = coverage(torch.cat(topk_all[k]), evalset.n_items)
+    return res
+
+
+def results_table(rows: dict[str, dict[str, float]], digits: int = 4) -> pd.DataFrame:
+    """``{"model": {"HR@10": ...}}`` -> a DataFrame with one row per model."""
+    return pd.DataFrame(rows).T.round(digits)

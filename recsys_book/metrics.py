@@ -1,0 +1,100 @@
+"""Ranking metrics, vectorised in torch.
+
+Two entry points, both returning per-row values (average them for a table):
+
+* :func:`sampled_metrics` for one held-out target per row ranked among candidates. Ties are
+  handled honestly: the target's position among candidates with *equal* score is taken
+  as uniformly random, and every metric is its exact **expected value** over that random
+  tie-break (closed form, no seed). A model that scores everything equally gets
+  HR@10 = 10/101 with 100 negatives, not 1.0 (which an evaluator that puts the target
+  first among ties would report) and not 0.0 (which one that puts it last would).
+* :func:`topk_metrics` for full ranking: given the 0/1 relevance of the top-K list and the
+  number of held-out items per row. (The evaluator breaks ties at random with a seeded
+  permutation of the items before ``torch.topk``.)
+
+Definitions (K = cut-off, rel_k = 1 if the k-th recommendation is held out, P = number of
+held-out items of the row):
+  HR@K        1 if any held-out item is in the top K
+  Precision@K  (sum_k rel_k) / K
+  Recall@K     (sum_k rel_k) / P
+  NDCG@K       DCG / IDCG, DCG = sum_k rel_k / log2(k + 1), IDCG for min(P, K) hits
+  MAP@K        (sum_k Precision@k * rel_k) / min(P, K)
+  MRR@K        1 / (position of the first hit), 0 if none in the top K
+  Novelty@K    CoRML Eq. (29): mean over top-K of -log2(d_i / |U|) / log2 |U|
+  Coverage@K   share of the catalogue appearing in at least one top-K list
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+METRICS = ("hr", "precision", "recall", "ndcg", "map", "mrr")
+NAMES = {"hr": "HR", "precision": "Precision", "recall": "Recall", "ndcg": "NDCG", "map": "MAP", "mrr": "MRR",
+         "novelty": "Novelty", "coverage": "Coverage"}
+
+
+def target_rank_counts(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For scores (m, C) with the target in column 0: (#candidates scored strictly higher,
+    #other candidates tied with the target). NaN scores are an error."""
+    if torch.isnan(scores).any():
+        raise ValueError("the model returned NaN scores; check its parameters / inputs.")
+    t = scores[:, :1]
+    others = scores[:, 1:]
+    return (others > t).sum(1), (others == t).sum(1)
+
+
+def sampled_metrics(greater: torch.Tensor, ties: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+    """Exact expected HR, Precision, Recall, NDCG, MAP, MRR at ``k`` for single-target rows.
+
+    The target's 0-based position is ``greater + U`` with U uniform on {0..ties}.
+    """
+    g = greater.to(torch.float64)
+    n = ties.to(torch.float64) + 1  # size of the tie group including the target
+    hr = torch.zeros_like(g)
+    ndcg = torch.zeros_like(g)
+    mrr = torch.zeros_like(g)
+    for pos in range(k):  # accumulate P(position = pos) * value(pos) for pos < k
+        p = ((pos >= g) & (pos < g + n)).to(torch.float64) / n
+        hr += p
+        ndcg += p / math.log2(pos + 2)
+        mrr += p / (pos + 1)
+    return {"hr": hr, "precision": hr / k, "recall": hr, "ndcg": ndcg, "map": mrr, "mrr": mrr}
+
+
+def topk_metrics(rel: torch.Tensor, n_pos: torch.Tensor, k: int) -> dict[str, torch.Tensor]:
+    """Metrics from the relevance (m, >=k) of ranked lists and held-out counts (m,)."""
+    rel = rel[:, :k].to(torch.float64)
+    n_pos = n_pos.to(torch.float64)
+    pos = torch.arange(1, k + 1, dtype=torch.float64, device=rel.device)
+    disc = 1.0 / torch.log2(pos + 1)
+    hits = rel.sum(1)
+    dcg = (rel * disc).sum(1)
+    ideal_n = torch.clamp(n_pos, max=k).long()
+    idcg = torch.cat([torch.zeros(1, dtype=torch.float64, device=rel.device), disc.cumsum(0)])[ideal_n]
+    cum_hits = rel.cumsum(1)
+    ap = (cum_hits / pos * rel).sum(1) / torch.clamp(n_pos, max=k).clamp(min=1)
+    first = torch.where(rel.any(1), rel.argmax(1).to(torch.float64) + 1, torch.full_like(hits, math.inf))
+    safe = n_pos.clamp(min=1)
+    return {
+        "hr": (hits > 0).to(torch.float64),
+        "precision": hits / k,
+        "recall": hits / safe,
+        "ndcg": torch.where(idcg > 0, dcg / idcg.clamp(min=1e-12), torch.zeros_like(dcg)),
+        "map": ap,
+        "mrr": 1.0 / first,
+    }
+
+
+def novelty(topk_items: torch.Tensor, item_degree: torch.Tensor, n_users: int) -> torch.Tensor:
+    """CoRML Eq. (29) per row: mean over the top-K items of -log2(d_i/|U|) / log2|U|.
+
+    Items never seen in training (d_i = 0) are given d_i = 1 (maximally novel, finite)."""
+    d = item_degree.to(torch.float64).clamp(min=1)[topk_items]
+    return (-torch.log2(d / n_users) / math.log2(n_users)).mean(1)
+
+
+def coverage(topk_items: torch.Tensor, n_items: int) -> float:
+    """Share of the catalogue that appears in at least one top-K list."""
+    return torch.unique(topk_items).numel() / n_items
