@@ -70,8 +70,11 @@ def evaluate(
     perm = inv = None
     if not evalset.sampled:
         n_items = evalset.n_items
+        kmax = min(kmax, n_items)
         g = torch.Generator().manual_seed(int(seed))
         perm = torch.randperm(n_items, generator=g).to(device)
+        inv = torch.empty_like(perm)
+        inv[perm] = torch.arange(n_items, device=device)           # item -> shuffled column
     try:
         for s in range(0, n, batch_size):
             idx = slice(s, min(s + batch_size, n))
@@ -91,25 +94,27 @@ def evaluate(
                     for k in ks:
                         topk_all[k].append(top[:, :k].cpu())
                 continue
-            # a copy: score_all may return a view (e.g. an expanded popularity row) that
-            # masking would otherwise write through to every row
-            scores = model.score_all(users, **inputs).float().clone()
-            if torch.isnan(scores).any():
-                raise ValueError("the model returned NaN scores; check its parameters / inputs.")
-            b = scores.shape[0]
+            # Columns in a seeded random order (random tie-breaks). Advanced indexing copies,
+            # so masking below never writes through to the model's tensor (score_all may
+            # return a view, e.g. an expanded popularity row).
+            shuffled = model.score_all(users, **inputs).float()[:, perm]  # (b, n_items)
+            b = shuffled.shape[0]
             if evalset.exclude is not None:
                 ptr, items = evalset.exclude
                 lo, hi = int(ptr[idx.start]), int(ptr[idx.stop])
                 lens = (ptr[idx.start + 1: idx.stop + 1] - ptr[idx.start: idx.stop]).to(device)
                 r = torch.repeat_interleave(torch.arange(b, device=device), lens)
-                scores[r, items[lo:hi].to(device)] = -torch.inf
-            shuffled = scores[:, perm]                              # random tie-breaks
-            top = perm[torch.topk(shuffled, kmax, dim=1).indices]   # (b, kmax) item ids
-            pos = evalset.positives[idx].to(device)
-            relevant = torch.zeros(b, evalset.n_items + 1, dtype=torch.bool, device=device)
-            relevant[torch.arange(b, device=device)[:, None], torch.where(pos >= 0, pos, evalset.n_items)] = True
-            relevant = relevant[:, : evalset.n_items]
-            rel = relevant.gather(1, top)
+                shuffled[r, inv[items[lo:hi].to(device)]] = -torch.inf
+            vals, top = torch.topk(shuffled, kmax, dim=1)
+            if torch.isnan(vals).any():  # topk ranks NaN above everything: one look suffices
+                raise ValueError("the model returned NaN scores; check its parameters / inputs.")
+            top = perm[top]                                          # (b, kmax) item ids
+            pos = evalset.positives[idx].to(device)                  # (b, P), -1 = padding
+            # membership of each top item in the row's held-out items, by binary search
+            # (memory O(b * (P + kmax)), whatever P is); padding sorts last
+            pos_sorted = torch.sort(torch.where(pos >= 0, pos, evalset.n_items), dim=1).values
+            at = torch.searchsorted(pos_sorted, top).clamp(max=pos_sorted.shape[1] - 1)
+            rel = pos_sorted.gather(1, at) == top                    # (b, kmax)
             n_pos = (pos >= 0).sum(1)
             for k in ks:
                 for m, v in topk_metrics(rel, n_pos, k).items():

@@ -14,7 +14,6 @@ A ``session`` column groups interactions into baskets or playlists.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Hashable
 
 import numpy as np
 import pandas as pd
@@ -80,7 +79,7 @@ class Interactions:
     def to_dense(self, device: str | torch.device = "cpu", dtype=torch.float32) -> torch.Tensor:
         """Binary user x item matrix (1 where the user interacted), shape (n_users, n_items)."""
         m = torch.zeros(self.n_users, self.n_items, dtype=dtype, device=device)
-        m[torch.as_tensor(self.users, device=device), torch.as_tensor(self.items, device=device)] = 1
+        m[torch.tensor(self.users, device=device), torch.tensor(self.items, device=device)] = 1
         return m
 
     def to_sparse(self, values: np.ndarray | None = None) -> torch.Tensor:
@@ -131,7 +130,14 @@ class Interactions:
 # ---- building from user data -------------------------------------------------------
 
 def _check_hashable(values: pd.Series, column: str) -> None:
-    bad = [v for v in values.head(1000) if not isinstance(v, Hashable)]
+    bad = []
+    if values.dtype == object:  # numeric/string columns are hashable by construction
+        for v in values:
+            try:
+                hash(v)
+            except TypeError:
+                bad.append(v)
+                break
     if bad:
         raise DataError(
             f"column {column!r} holds values that cannot be used as ids (unhashable, e.g. "

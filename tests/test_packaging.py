@@ -1,0 +1,120 @@
+"""Packaging: environment.yml agrees with pyproject.toml; CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+tomllib = pytest.importorskip(
+    "tomllib", reason="tomllib needs Python >= 3.11 (the course env uses 3.11)"
+)
+
+
+@pytest.fixture(scope="module")
+def pyproject():
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def env():
+    return yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+
+
+def _pyproject_reqs(pyproject) -> dict[str, Requirement]:
+    reqs = (
+        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["test"]
+    )
+    out = {}
+    for r in map(Requirement, reqs):
+        out[r.name.lower()] = r
+    return out
+
+
+def _conda_spec(spec: str) -> tuple[str, SpecifierSet]:
+    """A conda match spec 'name[ op version]' -> (name, PEP 440 specifier).
+
+    conda's single '=' means 'this version or a sub-version' (python=3.11 -> ==3.11.*)."""
+    m = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(.*)", spec.strip())
+    assert m, f"unreadable conda spec {spec!r}"
+    name, ver = m.group(1).lower(), m.group(2).replace(" ", "")
+    if re.fullmatch(r"=[^=].*", ver):
+        ver = f"=={ver[1:]}.*"
+    return name, SpecifierSet(ver)
+
+
+def test_environment_is_a_conda_env(env):
+    assert isinstance(env, dict) and env.get("name") and isinstance(env.get("dependencies"), list)
+    assert "conda-forge" in env.get("channels", [])
+    specs = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = [d for d in env["dependencies"] if isinstance(d, dict)]
+    assert len(pip) == 1 and list(pip[0]) == ["pip"], "one pip: section expected"
+    names = dict(_conda_spec(s) for s in specs)
+    assert "pip" in names, "a pip section needs pip itself among the conda packages"
+    py = names["python"]
+    assert Version("3.11.9") in py and Version("3.12.0") not in py and Version("3.10.0") not in py
+
+
+def test_environment_agrees_with_pyproject(env, pyproject):
+    reqs = _pyproject_reqs(pyproject)
+    conda = dict(_conda_spec(s) for s in env["dependencies"] if isinstance(s, str))
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pip_reqs = {}
+    for line in pip_section:
+        if line.strip() in ("-e .", "."):
+            continue
+        r = Requirement(line)
+        pip_reqs[r.name.lower()] = r
+    assert any(line.strip() in ("-e .", ".") for line in pip_section), "the package itself (-e .)"
+    env_names = (set(conda) - {"python", "pip"}) | set(pip_reqs)
+    assert env_names == set(reqs), (
+        f"only in environment.yml: {sorted(env_names - set(reqs))}; "
+        f"only in pyproject.toml: {sorted(set(reqs) - env_names)}"
+    )
+    for name, spec in conda.items():
+        if name in reqs:
+            assert spec == reqs[name].specifier, (
+                f"{name}: conda {spec} vs pyproject {reqs[name].specifier}"
+            )
+    # torch comes from pip with the exact pin, which must satisfy pyproject's range
+    torch_pin = pip_reqs["torch"].specifier
+    assert str(torch_pin) == "==2.13.0"
+    assert reqs["torch"].specifier.contains(Version("2.13.0"))
+
+
+def test_makefile_pins_the_same_torch():
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^TORCH\s*:=\s*torch==2\.13\.0\s*$", make, re.MULTILINE)
+    # torch is installed before the package, so pip never resolves a looser torch spec
+    assert make.index("$(PIP) install --quiet $(TORCH)") < make.index(
+        "install --quiet -e '.[test]'"
+    )
+    for target in ("lab:", "test:", "setup:", "data:"):
+        assert re.search(rf"^{target}", make, re.MULTILINE), target
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:bash|sh|shell)?\n(.*?)```", text, re.DOTALL)
+    return [ln.strip() for b in blocks for ln in b.splitlines() if ln.strip().startswith("make ")]
+
+
+def test_readme_names_both_commands():
+    cmds = _readme_commands()
+    assert "make lab" in cmds and "make test" in cmds
+
+
+def test_ci_runs_the_readme_test_command():
+    run = ROOT / ".ci" / "run"
+    text = run.read_text(encoding="utf-8")
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
+    ]
+    assert lines[-1] == "make test" and "make test" in _readme_commands()
+    assert run.stat().st_mode & 0o111, ".ci/run must be executable"
