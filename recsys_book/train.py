@@ -72,18 +72,30 @@ def make_loss(loss, margin: float = 0.5, neg_reduce: str = "mean") -> Callable:
 
 
 class NegativeSampler:
-    """Uniform negatives per row, excluding the row's group's training items, on a device."""
+    """Uniform negatives per row, excluding the row's group's training items, on a device.
 
-    def __init__(self, groups: torch.Tensor, items: torch.Tensor, n_items: int, device):
+    Membership is looked up in a dense boolean (groups x items) table when it is small
+    (up to ``dense_limit`` cells: 1.6 M on ML-100k, one gather per lookup), else by binary
+    search in the sorted (group * n_items + item) keys."""
+
+    def __init__(self, groups: torch.Tensor, items: torch.Tensor, n_items: int, device,
+                 dense_limit: int = 50_000_000):
         self.n_items = int(n_items)
         self.device = device
         self.keys = torch.unique(groups.to(device).long() * self.n_items + items.to(device).long())  # sorted
         counts = torch.bincount(self.keys // self.n_items)
         if counts.numel() and int(counts.max()) >= self.n_items:
             raise ValueError("a user (or playlist) has interacted with every item: no negative can be sampled for it.")
+        n_groups = int(counts.numel())
+        self.table = None
+        if n_groups * self.n_items <= dense_limit:
+            self.table = torch.zeros(n_groups * self.n_items, dtype=torch.bool, device=device)
+            self.table[self.keys] = True
 
     def contains(self, groups: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         q = groups * self.n_items + items
+        if self.table is not None:
+            return self.table[q]
         idx = torch.searchsorted(self.keys, q).clamp(max=self.keys.numel() - 1)
         return self.keys[idx] == q
 
@@ -118,7 +130,25 @@ def make_optimizer(params, optimizer: str, lr: float, weight_decay: float):
             "adamw": torch.optim.AdamW}
     if optimizer not in opts:
         raise ValueError(f"optimizer must be one of {sorted(opts)}, got {optimizer!r}")
-    return opts[optimizer](params, lr=lr, weight_decay=weight_decay)
+    kwargs = {}
+    if optimizer in ("adam", "adamw") and _FUSED_OK:
+        # the fused kernel: one call per step instead of ~10 small ops per tensor (the same
+        # Adam update; about 1.7x faster steps on small embedding models on CPU)
+        kwargs["fused"] = True
+    return opts[optimizer](params, lr=lr, weight_decay=weight_decay, **kwargs)
+
+
+def _fused_ok() -> bool:
+    try:
+        p = torch.nn.Parameter(torch.zeros(1))
+        p.grad = torch.zeros(1)
+        torch.optim.Adam([p], fused=True).step()
+        return True
+    except (RuntimeError, TypeError):  # pragma: no cover - older torch / unsupported device
+        return False
+
+
+_FUSED_OK = _fused_ok()
 
 
 def fit(
@@ -189,48 +219,60 @@ def fit(
     n = len(users)
     from tqdm.auto import tqdm
 
+    # Small-batch training on CPU is dominated by per-op overhead, where intra-op threads
+    # only add synchronisation (and, on a busy machine, spinning threads that slow every op
+    # by an order of magnitude): the loop runs single-threaded, restored afterwards.
+    threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(1)
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        model.train()
-        negs = sampler.sample(groups, n_negatives, gen)                 # (n, n_neg)
-        order = torch.randperm(n, device=dev, generator=gen)
-        total = 0.0
-        for s in range(0, n, batch_size):
-            idx = order[s:s + batch_size]
-            batch = {
-                "users": users[idx],
-                "items": torch.cat([items[idx, None], negs[idx]], dim=1),  # (B, 1+n)
-                "inputs": {k: v[idx] for k, v in inputs.items()},
-            }
-            out = objective(model, batch)
-            if adversary is not None:
-                out = out + adversary.loss(model, batch, objective)
-            opt.zero_grad(set_to_none=True)
-            out.backward()
-            opt.step()
-            if post_step is not None:
-                post_step()
-            total += float(out.detach()) * len(idx)
-        row = {"epoch": epoch, "loss": total / n, "seconds": time.perf_counter() - t0}
-        if not math.isfinite(row["loss"]):
-            raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}; lower lr or raise reg.")
-        if metric is not None:
-            res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
-            row.update({f"valid_{k}": v for k, v in res.items()})
-            score = res[_key(metric)]
-            if score > best:
-                best, bad_epochs = score, 0
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad_epochs += 1
-            bar.set_postfix(loss=f"{row['loss']:.4f}", **{valid_metric: f"{score:.4f}"})
-        rows.append(row)
-        history = pd.DataFrame(rows)
-        for cb in callbacks:
-            cb(model, history)
-        if patience is not None and bad_epochs >= patience:
-            break
+    try:
+        for epoch in bar:
+            t0 = time.perf_counter()
+            model.train()
+            negs = sampler.sample(groups, n_negatives, gen)                 # (n, n_neg)
+            order = torch.randperm(n, device=dev, generator=gen)
+            # gather the epoch's rows once, in shuffled order: batches are then plain slices
+            ep_users = users[order]                                          # (n,)
+            ep_items = torch.cat([items[order, None], negs[order]], dim=1)   # (n, 1+n_neg)
+            ep_inputs = {k: v[order] for k, v in inputs.items()}
+            total = torch.zeros((), device=dev)
+            for s in range(0, n, batch_size):
+                batch = {
+                    "users": ep_users[s:s + batch_size],
+                    "items": ep_items[s:s + batch_size],                     # (B, 1+n)
+                    "inputs": {k: v[s:s + batch_size] for k, v in ep_inputs.items()},
+                }
+                out = objective(model, batch)
+                if adversary is not None:
+                    out = out + adversary.loss(model, batch, objective)
+                opt.zero_grad(set_to_none=True)
+                out.backward()
+                opt.step()
+                if post_step is not None:
+                    post_step()
+                total += out.detach() * batch["users"].shape[0]             # no sync per batch
+            row = {"epoch": epoch, "loss": float(total) / n, "seconds": time.perf_counter() - t0}
+            if not math.isfinite(row["loss"]):
+                raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}; lower lr or raise reg.")
+            if metric is not None:
+                res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
+                row.update({f"valid_{k}": v for k, v in res.items()})
+                score = res[_key(metric)]
+                if score > best:
+                    best, bad_epochs = score, 0
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_epochs += 1
+                bar.set_postfix(loss=f"{row['loss']:.4f}", **{valid_metric: f"{score:.4f}"})
+            rows.append(row)
+            history = pd.DataFrame(rows)
+            for cb in callbacks:
+                cb(model, history)
+            if patience is not None and bad_epochs >= patience:
+                break
+    finally:
+        torch.set_num_threads(threads)
     if best_state is not None:
         model.load_state_dict(best_state)
     history = pd.DataFrame(rows)

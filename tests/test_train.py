@@ -1,0 +1,184 @@
+"""The training loop :func:`recsys_book.train.fit`: repeatability, early stopping,
+negative sampling, callbacks, the adversary hook, errors, and learning on planted data."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from recsys_book.data import leave_one_out, planted_implicit
+from recsys_book.evaluate import evaluate
+from recsys_book.models.base import Popularity
+from recsys_book.models.baselines import MFBPR
+from recsys_book.train import NegativeSampler, bpr_loss, fit, hinge_loss
+
+
+@pytest.fixture(scope="module")
+def split():
+    inter, _ = planted_implicit(n_users=200, n_items=120, seed=3)
+    return leave_one_out(inter, n_negatives=50, seed=0)
+
+
+def _mf(split, dim=16, seed=0):
+    torch.manual_seed(seed)                                     # the same initial weights
+    return MFBPR(split.n_users, split.n_items, dim)
+
+
+def _quiet(**kw):
+    return {"progress": False, **kw}
+
+
+def test_same_seed_same_history_and_weights(split):
+    a, b, c = _mf(split), _mf(split), _mf(split)
+    ha = fit(a, split, epochs=3, seed=7, **_quiet())
+    hb = fit(b, split, epochs=3, seed=7, **_quiet())
+    hc = fit(c, split, epochs=3, seed=8, **_quiet())
+    cols = [k for k in ha.columns if k != "seconds"]
+    assert ha[cols].equals(hb[cols])
+    assert torch.equal(a.user.weight, b.user.weight)
+    assert not ha["loss"].equals(hc["loss"])
+    assert list(ha["epoch"]) == [1, 2, 3]
+    assert {"loss", "valid_NDCG@10", "valid_HR@10", "seconds"} <= set(ha.columns)
+
+
+def test_early_stopping_restores_the_best_weights(split):
+    model = _mf(split)
+    # a learning rate high enough that validation peaks and then degrades
+    hist = fit(model, split, epochs=25, lr=0.1, patience=3, **_quiet())
+    best = hist["valid_NDCG@10"].max()
+    assert hist["valid_NDCG@10"].iloc[-1] < best            # the last epoch was not the best
+    assert len(hist) < 25                                   # stopped early
+    assert evaluate(model, split.valid)["NDCG@10"] == pytest.approx(best, abs=1e-9)
+    assert hist.attrs["best_valid"] == pytest.approx(best)
+    assert hist.attrs["best_epoch"] == int(hist.loc[hist["valid_NDCG@10"].idxmax(), "epoch"])
+
+
+class Recorder(MFBPR):
+    """MF that remembers every (users, items) batch it was asked to score in training."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def score(self, users, items, **inputs):
+        if self.training:
+            self.seen.append((users.clone(), items.clone()))
+        return super().score(users, items, **inputs)
+
+
+def test_negatives_never_include_a_training_item_of_the_user(split):
+    model = Recorder(split.n_users, split.n_items, 8)
+    fit(model, split, epochs=2, n_negatives=5, batch_size=256, **_quiet())
+    train = set(zip(split.train.df["user"].tolist(), split.train.df["item"].tolist()))
+    users = torch.cat([u for u, _ in model.seen])
+    items = torch.cat([i for _, i in model.seen])
+    assert items.shape[1] == 6
+    assert len(users) == 2 * len(split.train.df)              # every row once per epoch
+    pos = list(zip(users.tolist(), items[:, 0].tolist()))
+    assert all(p in train for p in pos)                       # column 0: the positives
+    for j in range(1, 6):
+        assert not any(p in train for p in zip(users.tolist(), items[:, j].tolist()))
+
+
+@pytest.mark.parametrize("dense_limit", [0, 10**9])
+def test_sampler_excludes_items_of_a_nearly_full_user(dense_limit):
+    # user 0 holds 9 of 10 items: its only admissible negative is item 9
+    groups = torch.tensor([0] * 9 + [1])
+    items = torch.tensor(list(range(9)) + [3])
+    s = NegativeSampler(groups, items, 10, torch.device("cpu"), dense_limit=dense_limit)
+    assert (s.table is None) == (dense_limit == 0)
+    neg = s.sample(torch.tensor([0, 0, 1]), 20, torch.Generator().manual_seed(0))
+    assert neg.shape == (3, 20)
+    assert torch.all(neg[:2] == 9)
+    assert not torch.any(neg[2] == 3)
+    with pytest.raises(ValueError, match="every item"):
+        NegativeSampler(torch.zeros(10, dtype=torch.long), torch.arange(10), 10, torch.device("cpu"))
+
+
+def test_callbacks_are_called_every_epoch_with_the_history(split):
+    calls = []
+    fit(_mf(split), split, epochs=4, callbacks=[lambda m, h: calls.append(len(h))], **_quiet())
+    assert calls == [1, 2, 3, 4]
+
+
+class ScaledAdversary:
+    """Adds lam * (the training objective recomputed under perturbed user embeddings)."""
+
+    def __init__(self, lam, eps=0.5):
+        self.lam, self.eps, self.calls = lam, eps, 0
+
+    def loss(self, model, batch, objective):
+        self.calls += 1
+        saved = model.user.weight.data.clone()
+        model.user.weight.data.add_(self.eps)                   # a crude perturbation
+        try:
+            return self.lam * objective(model, batch)            # second forward pass
+        finally:
+            model.user.weight.data.copy_(saved)
+
+
+def test_adversary_hook_is_called_and_its_term_changes_the_gradient(split):
+    kw = _quiet(epochs=1, batch_size=512, valid_metric=None, seed=1)
+    plain, zero, adv = _mf(split), _mf(split), _mf(split)
+    adv.load_state_dict(plain.state_dict())
+    zero.load_state_dict(plain.state_dict())
+    fit(plain, split, **kw)
+    z = ScaledAdversary(0.0)
+    fit(zero, split, adversary=z, **kw)
+    a = ScaledAdversary(1.0)
+    fit(adv, split, adversary=a, **kw)
+    n_batches = -(-len(split.train.df) // 512)
+    assert a.calls == z.calls == n_batches
+    assert torch.allclose(zero.item.weight, plain.item.weight)   # a zero term changes nothing
+    assert not torch.allclose(adv.item.weight, plain.item.weight, atol=1e-4)
+
+
+def test_params_subset_keeps_the_rest_frozen(split):
+    model = _mf(split)
+    before = model.user.weight.detach().clone()
+    fit(model, split, epochs=1, params=[model.item.weight, model.bias.weight], **_quiet())
+    assert torch.equal(model.user.weight, before)
+
+
+def test_losses():
+    pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
+    assert bpr_loss(pos, neg).item() == pytest.approx(
+        float(-torch.nn.functional.logsigmoid(pos[:, None] - neg).mean()))
+    assert bpr_loss(pos, neg, "max").item() == pytest.approx(
+        float(-torch.nn.functional.logsigmoid(torch.tensor([1.0, 0.0])).mean()))
+    # hinge: max(0, m - pos + neg): (0, 0) for row 0 with m = 0.5 ... row 1 both 0.5
+    assert hinge_loss(pos, neg, 0.5).item() == pytest.approx((0 + 0 + 0.5 + 0.5) / 4)
+
+
+def test_bad_arguments_give_clear_errors(split):
+    m = _mf(split)
+    with pytest.raises(ValueError, match="epochs, batch_size and n_negatives"):
+        fit(m, split, epochs=0, **_quiet())
+    with pytest.raises(ValueError, match="loss must be"):
+        fit(m, split, loss="hingee", **_quiet())
+    with pytest.raises(ValueError, match="optimizer must be"):
+        fit(m, split, optimizer="lbfgs", **_quiet())
+    with pytest.raises(ValueError, match="valid_metric"):
+        fit(m, split, valid_metric="NDCG10", **_quiet())
+    with pytest.raises(ValueError, match="exclude_by"):
+        fit(m, split, exclude_by="playlist", **_quiet())
+    with pytest.raises(ValueError, match="rows"):
+        fit(m, split, train_inputs={"context": torch.zeros(3, 2)}, **_quiet())
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        fit(Popularity(split.n_users, split.n_items), split, **_quiet())
+
+
+def test_fit_restores_thread_count(split):
+    before = torch.get_num_threads()
+    fit(_mf(split), split, epochs=1, valid_metric=None, **_quiet())
+    assert torch.get_num_threads() == before
+
+
+def test_learning_on_planted_data_beats_popularity():
+    inter, _ = planted_implicit(n_users=300, n_items=200, seed=0)
+    split = leave_one_out(inter, n_negatives=100, seed=0)
+    floor = evaluate(Popularity(split.n_users, split.n_items).fit(split), split.test)["HR@10"]
+    model = _mf(split, 32)
+    hist = fit(model, split, epochs=15, lr=5e-3, n_negatives=4, **_quiet())
+    assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
+    assert evaluate(model, split.test)["HR@10"] > floor + 0.15
