@@ -174,12 +174,16 @@ def fit(
     exclude_by: str = "user",
     train_inputs: dict[str, torch.Tensor] | None = None,
     params=None,
+    cpu_threads: int | None = 1,
 ) -> pd.DataFrame:
     """Train ``model`` on ``split.train`` and return the per-epoch history (see module doc).
 
     ``params``: the parameters to optimise (default: all that require grad; pass a subset to
     keep pre-trained parts frozen). ``valid_metric=None`` skips validation (no early
-    stopping, last weights kept).
+    stopping, last weights kept). ``cpu_threads``: torch threads while training on CPU
+    (1 by default: small-batch steps are dominated by per-op overhead, where extra intra-op
+    threads only add synchronisation; ``None`` leaves torch's setting alone). The previous
+    setting is restored afterwards.
     """
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})")
@@ -219,12 +223,10 @@ def fit(
     n = len(users)
     from tqdm.auto import tqdm
 
-    # Small-batch training on CPU is dominated by per-op overhead, where intra-op threads
-    # only add synchronisation (and, on a busy machine, spinning threads that slow every op
-    # by an order of magnitude): the loop runs single-threaded, restored afterwards.
+    # see ``cpu_threads`` in the docstring; restored in the ``finally`` below
     threads = torch.get_num_threads()
-    if dev.type == "cpu":
-        torch.set_num_threads(1)
+    if dev.type == "cpu" and cpu_threads is not None:
+        torch.set_num_threads(int(cpu_threads))
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
     try:
         for epoch in bar:
