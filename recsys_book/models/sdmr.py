@@ -1,0 +1,428 @@
+"""SDP, SDM and SDMR: signed distances and a multi-hop memory (Tran, Liu, Lee, Kong,
+*Signed Distance-based Deep Memory Recommender*, WWW 2019, Section 4; dissertation Ch. 5.2).
+
+Every model here computes a **signed distance** o(u, j): lower = user u prefers item j more
+(negative inside the user's preference boundary, positive outside). ``score`` returns its
+negation (higher = preferred), as every model of the course does, so BPR on scores is the
+paper's Eq. (21): -log sigma(o(u, j-) - o(u, j+)).
+
+* :class:`SDP`  (Sec. 4.1, Eq. 1-6): an MLP over [u; v] with tanh, an element-wise square,
+  an edge-weight layer.
+* :class:`SDM`  (Sec. 4.2, Eq. 7-18): input / output memories, an input module (query),
+  a metric attention (squared L2 after a learned combination, softmax of minus it), an
+  output module (attentive sum of squared combinations + edge weights) and gated hops
+  (Eq. 14-16) with the paper's *global* weight sharing across hops.
+* :class:`SDMR` (Sec. 4.3, Eq. 20): ReLU(w_u^T [e_SDP; e_SDM] + b_u) over a pre-trained,
+  frozen SDP and SDM. :class:`SDMRWeighted` is Eq. (19): beta * o_SDP + (1 - beta) * o_SDM.
+
+Inputs: ``score(users (B,), items (B, C), context=(B, s), context_mask=(B, s))``; the
+context is the user's s most recent items before the target (general task,
+:func:`recsys_book.data.splits.add_recent_context`) or the rest of the basket
+(:func:`recsys_book.data.splits.basket_split`). Padding index = ``n_items`` (embeddings
+have ``n_items + 1`` rows); padded slots get exactly zero attention.
+
+Readings we took where the paper is silent or differs from the authors' code:
+
+* The output query p_ij (Eq. 8) is computed once: with global weight sharing
+  (W_b^(1) = ... = W_b^(h)) and no update rule for p, p^(h) = p for every hop.
+* A row with no context at all (a user's first interaction) gets all-zero attention, so
+  e = 0 and o_SDM = b_e (the paper never meets such rows; its users have history).
+* Eq. (5) squares, as the paper says (the authors' code takes |z|); we add no extra
+  ReLU(Linear) per context item (the authors' code does) and no dropout.
+* SDMR's head is initialised from the pre-trained heads with beta = 0.9 (authors' code):
+  w_u = [0.9 w_o; 0.1 w_e], b_u = 0.9 b_o + 0.1 b_e.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from recsys_book.models.base import Recommender
+
+_ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "identity": lambda x: x,
+    "sigmoid": torch.sigmoid,
+}
+
+
+def _activation(name: str):
+    if name not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}")
+    return _ACTIVATIONS[name]
+
+
+@dataclass
+class SDMRConfig:
+    """The paper's settings (Sec. 5.3) with the authors' code where the paper gives none."""
+
+    dim: int = 128  # d, searched in {8, 16, 32, 64, 128}
+    hops: int = 3  # SDM-h, h in {1, 2, 3, 4}
+    context: int = 5  # s most recent items, searched in {5, 10, 20}
+    sdp_layers: int = 1  # "we use one layer perceptron for SDP"
+    n_negatives: int = 4
+    batch_size: int = 256
+    lr: float = 1e-3  # Adam
+    weight_decay: float = 1e-3  # authors' code
+    beta_init: float = 0.9  # SDMR head initialisation (authors' code)
+
+
+class _Split2(nn.Module):
+    """A Linear over a concatenation [a; b] computed as W_a a + W_b b + bias, so that a
+    (B, C, d) query and (B, s, d) context can be combined by broadcasting without
+    materialising the (B, C, s, 2d) concatenation. Its ``weight`` is the (out, 2d) W."""
+
+    def __init__(self, dim_a: int, dim_b: int, out: int):
+        super().__init__()
+        self.lin = nn.Linear(dim_a + dim_b, out)
+        self.dim_a = dim_a
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.lin.weight
+
+    @property
+    def bias(self) -> torch.Tensor:
+        return self.lin.bias
+
+    def part_a(self, a: torch.Tensor) -> torch.Tensor:
+        return a @ self.lin.weight[:, : self.dim_a].T + self.lin.bias
+
+    def part_b(self, b: torch.Tensor) -> torch.Tensor:
+        return b @ self.lin.weight[:, self.dim_a :].T
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.part_a(a) + self.part_b(b)
+
+
+def _check_context(context, context_mask, n_items: int):
+    if context is None:
+        raise ValueError(
+            "this model needs the user's context items: pass context=(B, s) and "
+            "context_mask=(B, s) "
+            "(build them with add_recent_context(split, s) or basket_split(...))."
+        )
+    if context.dim() != 2:
+        raise ValueError(f"context must be (B, s), got shape {tuple(context.shape)}")
+    if context_mask is None:
+        context_mask = context != n_items
+    if context_mask.shape != context.shape:
+        raise ValueError(
+            f"context_mask {tuple(context_mask.shape)} must match context {tuple(context.shape)}"
+        )
+    return context, context_mask.bool()
+
+
+# ---- 4.1 SDP --------------------------------------------------------------------------
+
+
+class SDP(Recommender):
+    """Signed Distance-based Perceptron (Sec. 4.1). score = -o_SDP (Eq. 6).
+
+    e^(1) = f(W^(1) [u_i; v_j] + b^(1))          Eq. (1)
+    e^(l) = f(W^(l) e^(l-1) + b^(l))             Eq. (2)-(4)
+    e^(l+1) = square(e^(l))                      Eq. (5)
+    o_SDP = w_o^T e^(l+1) + b_o                  Eq. (6)
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 64,
+        layers: int = 1,
+        activation: str = "tanh",
+        init_std: float = 0.1,
+    ):
+        super().__init__(n_users, n_items)
+        if layers < 1:
+            raise ValueError(f"SDP needs at least one MLP layer, got layers={layers}")
+        self.dim = dim
+        self.f = _activation(activation)
+        self.user = nn.Embedding(n_users, dim)
+        self.item = nn.Embedding(n_items + 1, dim)  # row n_items = padding
+        nn.init.normal_(self.user.weight, std=init_std)
+        nn.init.normal_(self.item.weight, std=init_std)
+        self.first = _Split2(dim, dim, dim)  # W^(1) over [u; v]
+        self.mlp = nn.ModuleList(nn.Linear(dim, dim) for _ in range(layers - 1))
+        self.out = nn.Linear(dim, 1)  # w_o, b_o
+
+    def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """e^(l+1) of Eq. (5), (B, C, d): the non-negative per-dimension distances."""
+        u = self.user(users)  # (B, d)
+        v = self.item(items)  # (B, C, d)
+        e = self.f(self.first.part_a(u)[:, None, :] + self.first.part_b(v))  # Eq. (1)  (B, C, d)
+        for layer in self.mlp:
+            e = self.f(layer(e))  # Eq. (2)-(4)
+        return e * e  # Eq. (5)
+
+    def distance(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
+        """o_SDP (B, C), Eq. (6): lower = preferred."""
+        return self.out(self.features(users, items)).squeeze(-1)
+
+    def score(self, users, items, **inputs):
+        return -self.distance(users, items)
+
+    def score_all(self, users, **inputs):
+        items = torch.arange(self.n_items, device=users.device).expand(users.shape[0], -1)
+        return self.score(users, items)
+
+
+# ---- 4.2 SDM --------------------------------------------------------------------------
+
+
+class SDM(Recommender):
+    """Signed Distance-based Memory network (Sec. 4.2) with ``hops`` gated hops.
+
+    Memories: U_in, V_in (attention) and U_out, V_out (output), Sec. 4.2.1.
+    All weights (W_a, W_b, W_c, W_d, W_g, w_e and biases) are shared by every hop
+    (the paper's *global weight constraint*), so the parameter count does not grow with
+    ``hops``. score = -o_SDM (Eq. 17).
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 64,
+        hops: int = 3,
+        activation: str = "tanh",
+        init_std: float = 0.1,
+    ):
+        super().__init__(n_users, n_items)
+        if not 1 <= int(hops) <= 8:
+            raise ValueError(f"hops must be between 1 and 8 (the paper uses 1-4), got {hops}")
+        self.dim, self.hops = dim, int(hops)
+        self.f = _activation(activation)
+        self.user_in, self.user_out = nn.Embedding(n_users, dim), nn.Embedding(n_users, dim)
+        self.item_in = nn.Embedding(n_items + 1, dim)  # row n_items = padding
+        self.item_out = nn.Embedding(n_items + 1, dim)
+        for emb in (self.user_in, self.user_out, self.item_in, self.item_out):
+            nn.init.normal_(emb.weight, std=init_std)
+        self.W_a = _Split2(dim, dim, dim)  # input module, Eq. (7)
+        self.W_b = _Split2(dim, dim, dim)  # output query, Eq. (8)
+        self.W_c = _Split2(dim, dim, dim)  # attention combination, Eq. (9)/(16)
+        self.W_d = _Split2(dim, dim, dim)  # output combination, Eq. (13)/(18)
+        self.W_g = nn.Linear(dim, dim)  # gate, Eq. (14) (global)
+        self.w_e = nn.Linear(dim, 1)  # edge weights, Eq. (12)/(17)
+
+    # -- the modules of Fig. 3 --
+    def query(self, users, items) -> torch.Tensor:
+        """q_ij = f(W_a [u_in; v_in_j] + b_a), Eq. (7). (B, C, d)"""
+        return self.f(
+            self.W_a.part_a(self.user_in(users))[:, None, :] + self.W_a.part_b(self.item_in(items))
+        )
+
+    def output_query(self, users, items) -> torch.Tensor:
+        """p_ij = f(W_b [u_out; v_out_j] + b_b), Eq. (8). (B, C, d)"""
+        return self.f(
+            self.W_b.part_a(self.user_out(users))[:, None, :]
+            + self.W_b.part_b(self.item_out(items))
+        )
+
+    def attention_distance(
+        self, q: torch.Tensor, context: torch.Tensor, ck: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """z_ijk = || f(W_c [q_ij; v_in_k] + b_c) ||^2, Eq. (9)/(16). q (B, C, d) -> (B, C, s)
+
+        ``ck`` = W_c's context half applied to v_in_k (B, s, d), reused across hops."""
+        if ck is None:
+            ck = self.W_c.part_b(self.item_in(context))  # (B, s, d)
+        comb = self.f(self.W_c.part_a(q)[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
+        return (comb * comb).sum(-1)
+
+    @staticmethod
+    def attend(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """a_ijk = exp(-z_ijk) / sum_p exp(-z_ijp) over real context items, Eq. (10).
+
+        z (B, C, s), mask (B, s). Padded slots get exactly 0; a row without any real
+        context item gets all zeros (no NaN, no gradient through the padding)."""
+        m = mask[:, None, :].expand_as(z)  # (B, C, s)
+        any_real = m.any(-1, keepdim=True)
+        logits = (-z).masked_fill(~m, float("-inf"))
+        logits = torch.where(any_real, logits, torch.zeros_like(logits))
+        return torch.softmax(logits, dim=-1) * m  # (B, C, s)
+
+    def output_terms(self, p: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """square(r_ijk), r_ijk = f(W_d [p_ij; v_out_k] + b_d), Eq. (13). (B, C, s, d)"""
+        dk = self.W_d.part_b(self.item_out(context))  # (B, s, d)
+        r = self.f(self.W_d.part_a(p)[:, :, None, :] + dk[:, None, :, :])
+        return r * r
+
+    def _forward(
+        self,
+        users,
+        items,
+        context,
+        context_mask,
+        hops: int | None = None,
+        keep_attention: bool = False,
+    ):
+        hops = self.hops if hops is None else int(hops)
+        context, mask = _check_context(context, context_mask, self.n_items)
+        context = context.masked_fill(~mask, self.n_items)  # never read a real row for padding
+        q = self.query(users, items)  # Eq. (7)   (B, C, d)
+        p = self.output_query(users, items)  # Eq. (8)   (B, C, d)
+        r2 = self.output_terms(p, context)  # Eq. (13)  square(r_ijk)  (B, C, s, d)
+        ck = self.W_c.part_b(self.item_in(context))  # (B, s, d), shared by hops
+        attn = []
+        e = None
+        for h in range(1, hops + 1):
+            z = self.attention_distance(q, context, ck)  # Eq. (9) / (16)  (B, C, s)
+            a = self.attend(z, mask)  # Eq. (10)-(11)  (B, C, s)
+            e = torch.einsum("bcs,bcsd->bcd", a, r2)  # Eq. (13) / (18)  (B, C, d)
+            if keep_attention:
+                attn.append(a)
+            if h < hops:
+                g = torch.sigmoid(self.W_g(q))  # Eq. (14)
+                q = (1 - g) * e + g * q  # Eq. (15)
+        return e, attn
+
+    def features(self, users, items, context=None, context_mask=None, **inputs) -> torch.Tensor:
+        """e_ij^(h) of the last hop, Eq. (18): (B, C, d)."""
+        s = 1 if context is None else max(1, context.shape[-1])
+        return self._chunked(lambda c: self._forward(users, c, context, context_mask)[0], items, s)
+
+    def distance(self, users, items, context=None, context_mask=None, **inputs) -> torch.Tensor:
+        """o_SDM-h = w_e^T e^(h) + b_e, Eq. (17): (B, C), lower = preferred."""
+        return self.w_e(self.features(users, items, context, context_mask)).squeeze(-1)
+
+    def score(self, users, items, context=None, context_mask=None, **inputs):
+        return -self.distance(users, items, context, context_mask)
+
+    def _chunked(self, fn, items, s: int, max_elems: int = 1 << 23):
+        """Under no_grad (evaluation) split the candidates so (B, C, s, d) stays bounded."""
+        B, C = items.shape
+        step = max(1, max_elems // max(1, B * s * self.dim))
+        if torch.is_grad_enabled() or C <= step:
+            return fn(items)
+        return torch.cat([fn(items[:, i : i + step]) for i in range(0, C, step)], dim=1)
+
+    @torch.no_grad()
+    def attention(
+        self, users, items, context, context_mask=None, hops: int | None = None
+    ) -> torch.Tensor:
+        """Attention weights per hop: (hops, B, C, s) for candidates ``items`` (B, C), or
+        (hops, B, s) when ``items`` is (B,). Padded slots are 0; real ones sum to 1."""
+        squeeze = items.dim() == 1
+        items = items[:, None] if squeeze else items
+        _, attn = self._forward(users, items, context, context_mask, hops=hops, keep_attention=True)
+        out = torch.stack(attn)
+        return out[:, :, 0] if squeeze else out
+
+
+# ---- 4.3 SDMR -------------------------------------------------------------------------
+
+
+class SDMR(Recommender):
+    """Fusion of a pre-trained, frozen SDP and SDM (Eq. 20):
+
+        o = ReLU(w_u^T [e_SDP^(l+1); e_SDM^(h)] + b_u)
+
+    Only w_u, b_u are trained (SDP and SDM get ``requires_grad=False``). ``relu=False``
+    drops the ReLU. Note what the ReLU does to a *distance*: every candidate whose
+    pre-activation is negative (inside the boundary: the preferred ones) gets exactly 0,
+    so the top of the ranking is one big tie. Evaluate with a tie-neutral evaluator.
+    """
+
+    def __init__(self, sdp: SDP, sdm: SDM, relu: bool = True, beta_init: float = 0.9):
+        if (sdp.n_users, sdp.n_items) != (sdm.n_users, sdm.n_items):
+            raise ValueError("SDP and SDM must be trained on the same users and items")
+        super().__init__(sdp.n_users, sdp.n_items)
+        self.sdp, self.sdm, self.relu = sdp, sdm, relu
+        for p in list(sdp.parameters()) + list(sdm.parameters()):
+            p.requires_grad_(False)
+        self.head = nn.Linear(sdp.dim + sdm.dim, 1)  # w_u, b_u
+        with torch.no_grad():  # start at the beta-weighted sum of the two heads (authors' code)
+            self.head.weight.copy_(
+                torch.cat([beta_init * sdp.out.weight, (1 - beta_init) * sdm.w_e.weight], 1)
+            )
+            self.head.bias.copy_(beta_init * sdp.out.bias + (1 - beta_init) * sdm.w_e.bias)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.sdp.eval()
+        self.sdm.eval()
+        return self
+
+    def distance(self, users, items, context=None, context_mask=None, **inputs):
+        e = torch.cat(
+            [
+                self.sdp.features(users, items),
+                self.sdm.features(users, items, context, context_mask),
+            ],
+            -1,
+        )
+        o = self.head(e).squeeze(-1)  # Eq. (20)
+        return torch.relu(o) if self.relu else o
+
+    def score(self, users, items, context=None, context_mask=None, **inputs):
+        return -self.distance(users, items, context, context_mask)
+
+
+class SDMRWeighted(Recommender):
+    """Eq. (19): o = beta * o_SDP + (1 - beta) * o_SDM, no training (beta=0: SDM, 1: SDP)."""
+
+    def __init__(self, sdp: SDP, sdm: SDM, beta: float = 0.5):
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"beta must be in [0, 1], got {beta}")
+        super().__init__(sdp.n_users, sdp.n_items)
+        self.sdp, self.sdm, self.beta = sdp, sdm, float(beta)
+
+    def distance(self, users, items, context=None, context_mask=None, **inputs):
+        return self.beta * self.sdp.distance(users, items) + (1 - self.beta) * self.sdm.distance(
+            users, items, context, context_mask
+        )
+
+    def score(self, users, items, context=None, context_mask=None, **inputs):
+        return -self.distance(users, items, context, context_mask)
+
+
+# ---- evaluation pitfall: ties --------------------------------------------------------
+
+
+@torch.no_grad()
+def evaluate_ties(model, evalset, k: int = 10, batch_size: int = 1024) -> dict[str, float]:
+    """HR@k / NDCG@k of a sampled EvalSet under three tie rules, plus the share of rows whose
+    target is tied with at least one candidate:
+
+    * ``neutral``: the target's place among equal scores is uniformly random (our
+      evaluator, :func:`recsys_book.evaluate.evaluate`), exact expectation;
+    * ``favour``: the target goes first among ties (``rank = #strictly greater``), what an
+      evaluator that counts ``score > target`` produces;
+    * ``against``: the target goes last among ties.
+    """
+    from recsys_book.metrics import sampled_metrics, target_rank_counts
+
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    tied = 0
+    n = len(evalset)
+    for s in range(0, n, batch_size):
+        idx = slice(s, min(s + batch_size, n))
+        inputs = {key: v[idx].to(dev) for key, v in evalset.inputs.items()}
+        scores = model.score(
+            evalset.users[idx].to(dev), evalset.candidates[idx].to(dev), **inputs
+        ).float()
+        g, t = target_rank_counts(scores)
+        tied += int((t > 0).sum())
+        zero = torch.zeros_like(t)
+        for rule, (gg, tt) in {
+            "neutral": (g, t),
+            "favour": (g, zero),
+            "against": (g + t, zero),
+        }.items():
+            for m, v in sampled_metrics(gg, tt, k).items():
+                if m in ("hr", "ndcg"):
+                    key = f"{'HR' if m == 'hr' else 'NDCG'}@{k} ({rule})"
+                    sums[key] = sums.get(key, 0.0) + float(v.sum())
+    model.train(was)
+    out = {key: v / n for key, v in sums.items()}
+    out["tied rows"] = tied / n
+    return out

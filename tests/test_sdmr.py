@@ -1,0 +1,294 @@
+"""SDP / SDM / SDMR (Tran et al., WWW 2019, Sec. 4): the paper's reductions, masks, shared
+hop weights, the tie pitfall and learning on planted baskets and sequences."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from recsys_book.data.planted import planted_baskets, planted_sequences
+from recsys_book.data.splits import add_recent_context, basket_split, leave_one_out
+from recsys_book.evaluate import evaluate
+from recsys_book.models.base import Popularity
+from recsys_book.models.baselines import MFBPR
+from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted, evaluate_ties
+from recsys_book.train import fit
+
+torch.set_num_threads(1)  # 2 shared cores: one thread avoids oversubscription stalls
+
+U, I, D = 7, 11, 4
+
+
+def _eye_pair(lin, a: float, b: float):
+    """Set a [a*I, b*I] weight and zero bias on a Linear over a concatenation."""
+    with torch.no_grad():
+        d = lin.weight.shape[0]
+        lin.weight.copy_(torch.cat([a * torch.eye(d), b * torch.eye(d)], 1))
+        lin.bias.zero_()
+
+
+def _inputs(B=5, C=3, s=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    users = torch.randint(0, U, (B,), generator=g)
+    items = torch.randint(0, I, (B, C), generator=g)
+    ctx = torch.randint(0, I, (B, s), generator=g)
+    return users, items, ctx, torch.ones(B, s, dtype=torch.bool)
+
+
+# ---- the paper's reductions -----------------------------------------------------------
+
+
+def test_sdp_reduces_to_squared_euclidean():
+    """Below Eq. (6): W1 = [I, -I], f = identity, one layer, w_o = 1, b_o = 0."""
+    m = SDP(U, I, dim=D, layers=1, activation="identity")
+    _eye_pair(m.first.lin, 1.0, -1.0)
+    with torch.no_grad():
+        m.out.weight.fill_(1.0)
+        m.out.bias.zero_()
+    users, items, _, _ = _inputs()
+    want = (m.user(users)[:, None, :] - m.item(items)).pow(2).sum(-1)
+    torch.testing.assert_close(m.distance(users, items), want)
+    torch.testing.assert_close(m.score(users, items), -want)
+
+
+def test_sdp_signed_with_negative_edge_weights():
+    m = SDP(U, I, dim=D, activation="identity")
+    _eye_pair(m.first.lin, 1.0, -1.0)
+    with torch.no_grad():
+        m.out.weight.fill_(-1.0)
+        m.out.bias.zero_()
+    users, items, _, _ = _inputs()
+    assert (m.distance(users, items) <= 0).all()
+
+
+def test_sdm_attention_distance_item_item():
+    """After Eq. (9): W_a = [0, I], f = identity, W_c = [I, -I], biases 0 -> ||v_j - v_k||^2."""
+    m = SDM(U, I, dim=D, hops=1, activation="identity")
+    _eye_pair(m.W_a.lin, 0.0, 1.0)
+    _eye_pair(m.W_c.lin, 1.0, -1.0)
+    users, items, ctx, _ = _inputs()
+    z = m.attention_distance(m.query(users, items), ctx)  # (B, C, s)
+    want = torch.cdist(m.item_in(items), m.item_in(ctx)).pow(2)
+    torch.testing.assert_close(z, want, rtol=1e-4, atol=1e-5)
+
+
+def test_sdm_attention_distance_translation():
+    """Second setting: W_a = [I, -I], W_c = [I, I] -> ||v_k + u_i - v_j||^2."""
+    m = SDM(U, I, dim=D, hops=1, activation="identity")
+    _eye_pair(m.W_a.lin, 1.0, -1.0)
+    _eye_pair(m.W_c.lin, 1.0, 1.0)
+    users, items, ctx, _ = _inputs()
+    z = m.attention_distance(m.query(users, items), ctx)
+    u, vj, vk = m.user_in(users), m.item_in(items), m.item_in(ctx)
+    want = (vk[:, None, :, :] + u[:, None, None, :] - vj[:, :, None, :]).pow(2).sum(-1)
+    torch.testing.assert_close(z, want, rtol=1e-4, atol=1e-5)
+
+
+def test_attention_is_softmax_of_minus_distance():
+    m = SDM(U, I, dim=D, hops=1)
+    users, items, ctx, mask = _inputs()
+    a = m.attention(users, items, ctx, mask)[0]
+    z = m.attention_distance(m.query(users, items), ctx)
+    torch.testing.assert_close(a, torch.softmax(-z, -1))
+
+
+def test_one_context_item_gives_attention_one_and_sdp_form():
+    """Eq. (13) with |T| = 1: a = 1 and e = square(r), so o = w_e^T square(r) + b_e."""
+    m = SDM(U, I, dim=D, hops=3)
+    users, items, ctx, _ = _inputs(s=1)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    a = m.attention(users, items, ctx, mask)
+    assert torch.equal(a, torch.ones_like(a))
+    r2 = m.output_terms(m.output_query(users, items), ctx)[:, :, 0]  # (B, C, d)
+    want = m.w_e(r2).squeeze(-1)
+    torch.testing.assert_close(m.distance(users, items, context=ctx, context_mask=mask), want)
+
+
+def test_padding_gets_zero_attention_and_does_not_change_scores():
+    m = SDM(U, I, dim=D, hops=3)
+    users, items, ctx, mask = _inputs(s=3)
+    pad = torch.full((ctx.shape[0], 2), I)
+    ctx_p = torch.cat([pad, ctx], 1)
+    mask_p = torch.cat([torch.zeros_like(pad, dtype=torch.bool), mask], 1)
+    a = m.attention(users, items, ctx_p, mask_p)  # (h, B, C, 5)
+    assert (a[..., :2] == 0).all()
+    torch.testing.assert_close(a[..., 2:].sum(-1), torch.ones(a.shape[:-1]))
+    torch.testing.assert_close(
+        m.score(users, items, context=ctx_p, context_mask=mask_p),
+        m.score(users, items, context=ctx, context_mask=mask),
+    )
+    # a masked slot holding a real item id is ignored too (mask wins)
+    ctx_r = ctx_p.clone()
+    ctx_r[:, :2] = 3
+    torch.testing.assert_close(
+        m.score(users, items, context=ctx_r, context_mask=mask_p),
+        m.score(users, items, context=ctx, context_mask=mask),
+    )
+
+
+def test_row_without_context_is_finite_and_gradients_too():
+    m = SDM(U, I, dim=D, hops=2)
+    users, items, ctx, mask = _inputs()
+    mask[0] = False
+    s = m.score(users, items, context=ctx, context_mask=mask)
+    assert torch.isfinite(s).all()
+    s.sum().backward()
+    assert all(torch.isfinite(p.grad).all() for p in m.parameters() if p.grad is not None)
+
+
+def test_parameter_count_independent_of_hops_and_hops_change_scores():
+    counts = {
+        h: sum(p.numel() for p in SDM(U, I, dim=D, hops=h).parameters()) for h in (1, 2, 3, 4)
+    }
+    assert len(set(counts.values())) == 1, counts
+    torch.manual_seed(0)
+    m1 = SDM(U, I, dim=D, hops=1)
+    m3 = SDM(U, I, dim=D, hops=3)
+    m3.load_state_dict(m1.state_dict())  # same weights, more hops
+    users, items, ctx, mask = _inputs()
+    assert not torch.allclose(
+        m1.score(users, items, context=ctx, context_mask=mask),
+        m3.score(users, items, context=ctx, context_mask=mask),
+    )
+    assert m3.attention(users, items, ctx, mask).shape == (3, *items.shape, ctx.shape[1])
+
+
+def test_chunked_evaluation_matches_unchunked():
+    m = SDM(U, I, dim=D, hops=2)
+    users, items, ctx, mask = _inputs(C=9)
+    with torch.no_grad():
+        full = m.score(users, items, context=ctx, context_mask=mask)
+        chunked = m._chunked(
+            lambda c: m._forward(users, c, ctx, mask)[0], items, 4, max_elems=5 * 4 * D * 2
+        )
+    torch.testing.assert_close(m.w_e(chunked).squeeze(-1).neg(), full)
+
+
+def test_bad_inputs_name_the_fix():
+    m = SDM(U, I, dim=D)
+    users, items, ctx, mask = _inputs()
+    with pytest.raises(ValueError, match="add_recent_context"):
+        m.score(users, items)
+    with pytest.raises(ValueError, match="context_mask"):
+        m.score(users, items, context=ctx, context_mask=mask[:, :2])
+    with pytest.raises(ValueError, match="hops"):
+        SDM(U, I, hops=0)
+    with pytest.raises(ValueError, match="activation"):
+        SDP(U, I, activation="swish")
+    with pytest.raises(ValueError, match="beta"):
+        SDMRWeighted(SDP(U, I, dim=D), m, beta=1.5)
+
+
+# ---- SDMR fusion ----------------------------------------------------------------------
+
+
+def test_sdmr_weighted_endpoints_and_fusion_init():
+    sdp, sdm = SDP(U, I, dim=D), SDM(U, I, dim=D, hops=2)
+    users, items, ctx, mask = _inputs()
+    kw = {"context": ctx, "context_mask": mask}
+    torch.testing.assert_close(
+        SDMRWeighted(sdp, sdm, 1.0).score(users, items, **kw), sdp.score(users, items)
+    )
+    torch.testing.assert_close(
+        SDMRWeighted(sdp, sdm, 0.0).score(users, items, **kw), sdm.score(users, items, **kw)
+    )
+    # Eq. (20) without the ReLU, initialised at beta = 0.9, is Eq. (19) with beta = 0.9
+    fused = SDMR(sdp, sdm, relu=False, beta_init=0.9)
+    torch.testing.assert_close(
+        fused.score(users, items, **kw), SDMRWeighted(sdp, sdm, 0.9).score(users, items, **kw)
+    )
+    relu = SDMR(sdp, sdm, relu=True)
+    assert (relu.distance(users, items, **kw) >= 0).all()
+    trainable = [n for n, p in relu.named_parameters() if p.requires_grad]
+    assert trainable == ["head.weight", "head.bias"]
+
+
+def test_tie_rules_on_a_saturated_score():
+    """All candidates tied: neutral gives 10/21, favour gives 1, against gives 0."""
+
+    class Flat(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def score(self, users, items, **kw):
+            return torch.relu(self.w - 1.0).expand(items.shape) + 0 * items
+
+    inter, _ = planted_baskets(n_users=40, n_items=60, seed=1)
+    sp = basket_split(inter, n_negatives=20, max_context=6)
+    res = evaluate_ties(Flat(), sp.test)
+    assert res["HR@10 (neutral)"] == pytest.approx(10 / 21)
+    assert res["HR@10 (favour)"] == pytest.approx(1.0)
+    assert res["HR@10 (against)"] == pytest.approx(0.0)
+    assert res["tied rows"] == pytest.approx(1.0)
+    assert res["HR@10 (neutral)"] == pytest.approx(evaluate(Flat(), sp.test)["HR@10"])
+
+
+# ---- learning on planted data ---------------------------------------------------------
+
+TRAIN = {
+    "epochs": 12,
+    "lr": 1e-2,
+    "batch_size": 128,
+    "n_negatives": 4,
+    "progress": False,
+    "seed": 0,
+}
+
+
+def _ndcg(model, split):
+    return evaluate(model, split.test)["NDCG@10"]
+
+
+@pytest.fixture(scope="module")
+def baskets():
+    inter, _ = planted_baskets(n_users=120, n_items=150, basket_size=(4, 7), seed=0)
+    return basket_split(inter, n_negatives=50, max_context=6)
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    inter, _ = planted_sequences(n_users=200, n_items=150, seed=0)
+    return add_recent_context(leave_one_out(inter, 100), 3)
+
+
+def test_sdm_learns_baskets_beats_mf_and_popularity(baskets):
+    sp = baskets
+    pop = _ndcg(Popularity(sp.n_users, sp.n_items).fit(sp), sp)
+    mf = MFBPR(sp.n_users, sp.n_items, dim=32)
+    fit(mf, sp, **TRAIN)
+    sdm = SDM(sp.n_users, sp.n_items, dim=32, hops=2)
+    fit(sdm, sp, **TRAIN)
+    s, m = _ndcg(sdm, sp), _ndcg(mf, sp)
+    print("baskets NDCG@10 SDM", s, "MF", m, "pop", pop)
+    assert s > m + 0.05 and s > pop + 0.3, (s, m, pop)
+
+
+def test_sdm_learns_sequences_and_more_hops_still_train(sequences):
+    sp = sequences
+    pop = _ndcg(Popularity(sp.n_users, sp.n_items).fit(sp), sp)
+    mf = MFBPR(sp.n_users, sp.n_items, dim=32)
+    fit(mf, sp, **TRAIN)
+    m = _ndcg(mf, sp)
+    res = {}
+    for h in (1, 4):
+        sdm = SDM(sp.n_users, sp.n_items, dim=32, hops=h)
+        hist = fit(sdm, sp, **{**TRAIN, "epochs": 10})
+        assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
+        res[h] = _ndcg(sdm, sp)
+    print("sequences NDCG@10", res, "MF", m, "pop", pop)
+    assert res[1] > m + 0.05 and res[1] > pop + 0.2, (res, m, pop)
+    assert res[4] > pop + 0.2 and res[4] > res[1] - 0.1, (res, m, pop)
+
+
+def test_sdmr_trains_head_only_and_is_not_worse_than_its_parts_by_much(baskets):
+    sp = baskets
+    sdp = SDP(sp.n_users, sp.n_items, dim=16)
+    fit(sdp, sp, **{**TRAIN, "epochs": 5})
+    sdm = SDM(sp.n_users, sp.n_items, dim=16, hops=1)
+    fit(sdm, sp, **{**TRAIN, "epochs": 5})
+    frozen = {k: v.clone() for k, v in sdm.state_dict().items()}
+    fused = SDMR(sdp, sdm, relu=False)
+    fit(fused, sp, **{**TRAIN, "epochs": 3})
+    assert all(torch.equal(frozen[k], v) for k, v in sdm.state_dict().items())
+    assert _ndcg(fused, sp) > max(_ndcg(sdp, sp), _ndcg(sdm, sp)) - 0.05
