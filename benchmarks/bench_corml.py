@@ -33,7 +33,9 @@ def timed(fn, repeats=1):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--n-singular", type=int, default=32)
     p.add_argument("--lam", type=float, default=0.75)
@@ -47,31 +49,52 @@ def main(argv=None) -> int:
 
     split = random_split(load_ml100k(), seed=0)
     n_u, n_i = split.n_users, split.n_items
-    print(f"ML-100k random 60/20/20: {n_u} users x {n_i} items, {len(split.train)} training interactions; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    print(
+        f"ML-100k random 60/20/20: {n_u} users x {n_i} items, {len(split.train)} training interactions; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
+    )
     # warm-up (MKL initialisation would otherwise be charged to whichever runs first)
     EASE(n_u, n_i, reg=args.reg, device=args.device).fit(split)
 
-    ease, t_ease = timed(lambda: EASE(n_u, n_i, reg=args.reg, device=args.device).fit(split), args.repeats)
-    kw = {"n_singular": args.n_singular, "lam": args.lam, "t": args.t, "rho": args.rho,
-          "iterations": args.iterations, "device": args.device}
+    ease, t_ease = timed(
+        lambda: EASE(n_u, n_i, reg=args.reg, device=args.device).fit(split), args.repeats
+    )
+    kw = {
+        "n_singular": args.n_singular,
+        "lam": args.lam,
+        "t": args.t,
+        "rho": args.rho,
+        "iterations": args.iterations,
+        "device": args.device,
+    }
     runs = [timed(lambda: CoRML(n_u, n_i, **kw).fit(split))[0] for _ in range(args.repeats)]
     totals = [m.timings["total"] for m in runs]
     t_corml = statistics.median(totals)
     m = runs[totals.index(t_corml)]
-    cold = dict(m.timings)            # the re-solves below overwrite m.timings
+    cold = dict(m.timings)  # the re-solves below overwrite m.timings
     _, t_default = timed(lambda: CoRML(n_u, n_i, device=args.device).fit(split))
 
-    _, t_eval_ease = timed(lambda: evaluate(ease, split.test, ks=(10,), metrics=("ndcg", "mrr")), args.repeats)
-    _, t_eval_corml = timed(lambda: evaluate(m, split.test, ks=(10,), metrics=("ndcg", "mrr")), args.repeats)
+    _, t_eval_ease = timed(
+        lambda: evaluate(ease, split.test, ks=(10,), metrics=("ndcg", "mrr")), args.repeats
+    )
+    _, t_eval_corml = timed(
+        lambda: evaluate(m, split.test, ks=(10,), metrics=("ndcg", "mrr")), args.repeats
+    )
 
     # widget: re-solve at a new t (new A^{-1}) and a new lam (cached A^{-1}), warm-started
     wi = args.warm_iterations
     _, t_new_t = timed(lambda: m.fit(split, t=args.t + 0.05, warm_start=True, iterations=wi))
-    _, t_new_lam = timed(lambda: m.fit(split, lam=max(0.05, args.lam - 0.1), warm_start=True, iterations=wi))
-    _, t_new_t_eval = timed(lambda: (m.fit(split, t=args.t - 0.05, warm_start=True, iterations=wi),
-                                     evaluate(m, split.test, ks=(10,), metrics=("ndcg", "mrr", "novelty"),
-                                              train=split.train)))
+    _, t_new_lam = timed(
+        lambda: m.fit(split, lam=max(0.05, args.lam - 0.1), warm_start=True, iterations=wi)
+    )
+    _, t_new_t_eval = timed(
+        lambda: (
+            m.fit(split, t=args.t - 0.05, warm_start=True, iterations=wi),
+            evaluate(
+                m, split.test, ks=(10,), metrics=("ndcg", "mrr", "novelty"), train=split.train
+            ),
+        )
+    )
 
     per_it = cold["ADMM"] / max(1, args.iterations)
     rows = [
@@ -93,10 +116,14 @@ def main(argv=None) -> int:
     print(f"\n{'what':<{w}}  seconds")
     for name, s in rows:
         print(f"{name:<{w}}  {s:8.3f}")
-    print(f"\nratio CoRML / EASE fit: {t_corml / t_ease:.1f}x (target <= 10x); "
-          f"authors' defaults / EASE: {t_default / t_ease:.1f}x")
-    print(f"ADMM iterations that fit in 10x EASE after setup: "
-          f"{max(0, int((10 * t_ease - (t_corml - cold['ADMM'])) / per_it))}")
+    print(
+        f"\nratio CoRML / EASE fit: {t_corml / t_ease:.1f}x (target <= 10x); "
+        f"authors' defaults / EASE: {t_default / t_ease:.1f}x"
+    )
+    print(
+        f"ADMM iterations that fit in 10x EASE after setup: "
+        f"{max(0, int((10 * t_ease - (t_corml - cold['ADMM'])) / per_it))}"
+    )
     return 0
 
 

@@ -71,8 +71,9 @@ def numpy_sweep(model: RME, M: np.ndarray, mats: dict) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--k", type=int, default=40)
     ap.add_argument("--sweeps", type=int, default=10)
@@ -115,19 +116,23 @@ def main() -> None:
     t_sweep64 = time.perf_counter() - t
     diff = float((ref.P - torch_copy.P).abs().max())
 
-    print(f"ML-100k explicit split: {split.n_users} users, {split.n_items} items, "
-          f"{len(split.train)} liked / {len(dis)} disliked training pairs; nnz X {nnz['X']:,}, "
-          f"Y {nnz['Y']:,}, Z {nnz['Z']:,}; k = {args.k}; device {args.device}; "
-          f"{args.threads} threads")
+    print(
+        f"ML-100k explicit split: {split.n_users} users, {split.n_items} items, "
+        f"{len(split.train)} liked / {len(dis)} disliked training pairs; nnz X {nnz['X']:,}, "
+        f"Y {nnz['Y']:,}, Z {nnz['Z']:,}; k = {args.k}; device {args.device}; "
+        f"{args.threads} threads"
+    )
     print(f"{'step':<44}{'seconds':>10}")
     print(f"{'SPPMI matrices X, Y, Z (Eq. 4.2-4.3)':<44}{t_sppmi:>10.3f}")
     print(f"{f'RME fit, {args.sweeps} sweeps (+ objective per sweep)':<44}{t_fit:>10.3f}")
     print(f"{'one sweep, batched torch.linalg.solve':<44}{t_sweep:>10.3f}")
     print(f"{'one sweep, batched torch, float64 (CPU)':<44}{t_sweep64:>10.3f}")
     print(f"{'one sweep, per-row numpy loop (float64)':<44}{t_np:>10.3f}")
-    print(f"ratio numpy loop / batched torch: {t_np / t_sweep:.1f}x (float32), "
-          f"{t_np / t_sweep64:.1f}x (both float64)  "
-          f"(same update: max |beta_torch - beta_numpy| = {diff:.1e})")
+    print(
+        f"ratio numpy loop / batched torch: {t_np / t_sweep:.1f}x (float32), "
+        f"{t_np / t_sweep64:.1f}x (both float64)  "
+        f"(same update: max |beta_torch - beta_numpy| = {diff:.1e})"
+    )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,17 @@ def make_model(name: str, nu: int, ni: int):
 
 def time_fit(name, split, batch_size, epochs) -> float:
     model = make_model(name, split.n_users, split.n_items)
-    hist = fit(model, split, epochs=epochs + 1, batch_size=batch_size, lr=1e-3, n_negatives=1,
-               valid_metric=None, progress=False, device="cpu")
+    hist = fit(
+        model,
+        split,
+        epochs=epochs + 1,
+        batch_size=batch_size,
+        lr=1e-3,
+        n_negatives=1,
+        valid_metric=None,
+        progress=False,
+        device="cpu",
+    )
     return statistics.median(hist["seconds"].iloc[1:])
 
 
@@ -64,7 +73,7 @@ def time_plain(name, split, batch_size, epochs, threads=None) -> float:
             order = list(range(n))
             rng.shuffle(order)
             for s in range(0, n, batch_size):
-                rows = order[s:s + batch_size]
+                rows = order[s : s + batch_size]
                 u, pos, neg = [], [], []
                 for r in rows:
                     j = rng.randrange(n_items)
@@ -74,7 +83,7 @@ def time_plain(name, split, batch_size, epochs, threads=None) -> float:
                     pos.append(items[r])
                     neg.append(j)
                 u_t = torch.tensor(u)
-                it = torch.tensor([pos, neg]).T                 # (B, 2)
+                it = torch.tensor([pos, neg]).T  # (B, 2)
                 scores = model.score(u_t, it)
                 loss = bpr_loss(scores[:, 0], scores[:, 1:])
                 opt.zero_grad()
@@ -87,17 +96,23 @@ def time_plain(name, split, batch_size, epochs, threads=None) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1024, 256])
     p.add_argument("--models", nargs="+", default=["MF-BPR", "NeuMF"])
     args = p.parse_args(argv)
     split = leave_one_out(load_ml100k(), n_negatives=100, seed=0)
     n = len(split.train.df)
-    print(f"ML-100k leave-one-out training part: {n:,} rows, 1 negative each; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads by default; "
-          f"medians of {args.epochs} epochs")
-    print(f"{'model':8s} {'batch':>5s} {'loop':18s} {'s/epoch':>8s} {'triples/s':>10s} {'fit speed-up':>12s}")
+    print(
+        f"ML-100k leave-one-out training part: {n:,} rows, 1 negative each; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads by default; "
+        f"medians of {args.epochs} epochs"
+    )
+    print(
+        f"{'model':8s} {'batch':>5s} {'loop':18s} {'s/epoch':>8s} {'triples/s':>10s} {'fit speed-up':>12s}"
+    )
     for name in args.models:
         for bs in args.batch_sizes:
             t_fit = time_fit(name, split, bs, args.epochs)
@@ -109,7 +124,9 @@ def main(argv=None) -> int:
     try:
         import recbole  # noqa: F401
     except ImportError:
-        print("RecBole is not installed: its BPR/NeuMF rows are skipped (pip install recbole to add them).")
+        print(
+            "RecBole is not installed: its BPR/NeuMF rows are skipped (pip install recbole to add them)."
+        )
     else:  # pragma: no cover - not a dependency
         print("RecBole is installed, but its timing harness is not written yet: skipped.")
     return 0

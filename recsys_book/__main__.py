@@ -24,13 +24,19 @@ def main(argv=None) -> int:
     dsub = data.add_subparsers(dest="action", required=True)
     f = dsub.add_parser("fetch", help="download and verify a dataset into data/")
     f.add_argument("name", choices=["ml-100k"])
-    f.add_argument("--source", help="a file you already have (recbole wheel, ml-100k.zip, folder with u.data)")
+    f.add_argument(
+        "--source", help="a file you already have (recbole wheel, ml-100k.zip, folder with u.data)"
+    )
     f.add_argument("--force", action="store_true", help="fetch again even if cached")
     i = dsub.add_parser("info", help="counts, density and date range")
     i.add_argument("name", help="ml-100k, or a path to a .inter / .csv / ratings.dat file")
     rep = sub.add_parser("reproduce", help="re-run a paper's table; writes results/")
     rep.add_argument("name", help=f"one of: {', '.join(_experiments()) or '(none yet)'}")
-    rep.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the experiment (--help for its own)")
+    rep.add_argument(
+        "rest",
+        nargs=argparse.REMAINDER,
+        help="options passed to the experiment (--help for its own)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "data" and args.action == "fetch":

@@ -19,7 +19,15 @@ import pandas as pd
 import torch
 
 from recsys_book.data.splits import EvalSet
-from recsys_book.metrics import METRICS, NAMES, coverage, novelty, sampled_metrics, target_rank_counts, topk_metrics
+from recsys_book.metrics import (
+    METRICS,
+    NAMES,
+    coverage,
+    novelty,
+    sampled_metrics,
+    target_rank_counts,
+    topk_metrics,
+)
 from recsys_book.utils import get_device
 
 
@@ -30,7 +38,9 @@ def _parse(metrics, ks):
     metrics = tuple(m.lower() for m in metrics)
     bad = [m for m in metrics if m not in METRICS + ("novelty", "coverage")]
     if bad:
-        raise ValueError(f"unknown metric(s) {bad}; choose from {METRICS + ('novelty', 'coverage')}")
+        raise ValueError(
+            f"unknown metric(s) {bad}; choose from {METRICS + ('novelty', 'coverage')}"
+        )
     return metrics, ks
 
 
@@ -55,9 +65,15 @@ def evaluate(
     """
     metrics, ks = _parse(metrics, ks)
     if ("novelty" in metrics) and train is None:
-        raise ValueError("novelty needs the training interactions: evaluate(..., train=split.train)")
+        raise ValueError(
+            "novelty needs the training interactions: evaluate(..., train=split.train)"
+        )
     if device is None:
-        device = next((p.device for p in model.parameters()), None) if hasattr(model, "parameters") else None
+        device = (
+            next((p.device for p in model.parameters()), None)
+            if hasattr(model, "parameters")
+            else None
+        )
         device = device or getattr(model, "device", None) or torch.device("cpu")
     device = get_device(device)
     was_training = getattr(model, "training", False)
@@ -74,7 +90,7 @@ def evaluate(
         g = torch.Generator().manual_seed(int(seed))
         perm = torch.randperm(n_items, generator=g).to(device)
         inv = torch.empty_like(perm)
-        inv[perm] = torch.arange(n_items, device=device)           # item -> shuffled column
+        inv[perm] = torch.arange(n_items, device=device)  # item -> shuffled column
     try:
         for s in range(0, n, batch_size):
             idx = slice(s, min(s + batch_size, n))
@@ -102,19 +118,19 @@ def evaluate(
             if evalset.exclude is not None:
                 ptr, items = evalset.exclude
                 lo, hi = int(ptr[idx.start]), int(ptr[idx.stop])
-                lens = (ptr[idx.start + 1: idx.stop + 1] - ptr[idx.start: idx.stop]).to(device)
+                lens = (ptr[idx.start + 1 : idx.stop + 1] - ptr[idx.start : idx.stop]).to(device)
                 r = torch.repeat_interleave(torch.arange(b, device=device), lens)
                 shuffled[r, inv[items[lo:hi].to(device)]] = -torch.inf
             vals, top = torch.topk(shuffled, kmax, dim=1)
             if torch.isnan(vals).any():  # topk ranks NaN above everything: one look suffices
                 raise ValueError("the model returned NaN scores; check its parameters / inputs.")
-            top = perm[top]                                          # (b, kmax) item ids
-            pos = evalset.positives[idx].to(device)                  # (b, P), -1 = padding
+            top = perm[top]  # (b, kmax) item ids
+            pos = evalset.positives[idx].to(device)  # (b, P), -1 = padding
             # membership of each top item in the row's held-out items, by binary search
             # (memory O(b * (P + kmax)), whatever P is); padding sorts last
             pos_sorted = torch.sort(torch.where(pos >= 0, pos, evalset.n_items), dim=1).values
             at = torch.searchsorted(pos_sorted, top).clamp(max=pos_sorted.shape[1] - 1)
-            rel = pos_sorted.gather(1, at) == top                    # (b, kmax)
+            rel = pos_sorted.gather(1, at) == top  # (b, kmax)
             n_pos = (pos >= 0).sum(1)
             for k in ks:
                 for m, v in topk_metrics(rel, n_pos, k).items():

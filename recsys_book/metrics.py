@@ -31,8 +31,16 @@ import math
 import torch
 
 METRICS = ("hr", "precision", "recall", "ndcg", "map", "mrr")
-NAMES = {"hr": "HR", "precision": "Precision", "recall": "Recall", "ndcg": "NDCG", "map": "MAP", "mrr": "MRR",
-         "novelty": "Novelty", "coverage": "Coverage"}
+NAMES = {
+    "hr": "HR",
+    "precision": "Precision",
+    "recall": "Recall",
+    "ndcg": "NDCG",
+    "map": "MAP",
+    "mrr": "MRR",
+    "novelty": "Novelty",
+    "coverage": "Coverage",
+}
 
 
 def target_rank_counts(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,10 +80,14 @@ def topk_metrics(rel: torch.Tensor, n_pos: torch.Tensor, k: int) -> dict[str, to
     hits = rel.sum(1)
     dcg = (rel * disc).sum(1)
     ideal_n = torch.clamp(n_pos, max=k).long()
-    idcg = torch.cat([torch.zeros(1, dtype=torch.float64, device=rel.device), disc.cumsum(0)])[ideal_n]
+    idcg = torch.cat([torch.zeros(1, dtype=torch.float64, device=rel.device), disc.cumsum(0)])[
+        ideal_n
+    ]
     cum_hits = rel.cumsum(1)
     ap = (cum_hits / pos * rel).sum(1) / torch.clamp(n_pos, max=k).clamp(min=1)
-    first = torch.where(rel.any(1), rel.argmax(1).to(torch.float64) + 1, torch.full_like(hits, math.inf))
+    first = torch.where(
+        rel.any(1), rel.argmax(1).to(torch.float64) + 1, torch.full_like(hits, math.inf)
+    )
     safe = n_pos.clamp(min=1)
     return {
         "hr": (hits > 0).to(torch.float64),

@@ -50,7 +50,9 @@ def bpr_loss(pos: torch.Tensor, neg: torch.Tensor, reduce: str = "mean") -> torc
     return -F.logsigmoid(pos[:, None] - neg).mean()
 
 
-def hinge_loss(pos: torch.Tensor, neg: torch.Tensor, margin: float = 0.5, reduce: str = "mean") -> torch.Tensor:
+def hinge_loss(
+    pos: torch.Tensor, neg: torch.Tensor, margin: float = 0.5, reduce: str = "mean"
+) -> torch.Tensor:
     """Hinge with a margin: max(0, margin - s_pos + s_neg). For distance models (score =
     -d) this is CML's max(0, m + d(u, i+) - d(u, i-))."""
     if reduce == "max":
@@ -78,14 +80,24 @@ class NegativeSampler:
     (up to ``dense_limit`` cells: 1.6 M on ML-100k, one gather per lookup), else by binary
     search in the sorted (group * n_items + item) keys."""
 
-    def __init__(self, groups: torch.Tensor, items: torch.Tensor, n_items: int, device,
-                 dense_limit: int = 50_000_000):
+    def __init__(
+        self,
+        groups: torch.Tensor,
+        items: torch.Tensor,
+        n_items: int,
+        device,
+        dense_limit: int = 50_000_000,
+    ):
         self.n_items = int(n_items)
         self.device = device
-        self.keys = torch.unique(groups.to(device).long() * self.n_items + items.to(device).long())  # sorted
+        self.keys = torch.unique(
+            groups.to(device).long() * self.n_items + items.to(device).long()
+        )  # sorted
         counts = torch.bincount(self.keys // self.n_items)
         if counts.numel() and int(counts.max()) >= self.n_items:
-            raise ValueError("a user (or playlist) has interacted with every item: no negative can be sampled for it.")
+            raise ValueError(
+                "a user (or playlist) has interacted with every item: no negative can be sampled for it."
+            )
         n_groups = int(counts.numel())
         self.table = None
         if n_groups * self.n_items <= dense_limit:
@@ -107,10 +119,14 @@ class NegativeSampler:
         for _ in range(100):
             if not bad.any():
                 return neg
-            neg[bad] = torch.randint(0, self.n_items, (int(bad.sum()),), device=self.device, generator=gen)
+            neg[bad] = torch.randint(
+                0, self.n_items, (int(bad.sum()),), device=self.device, generator=gen
+            )
             bad = self.contains(g, neg)
         if bad.any():  # pragma: no cover - only for groups that hold nearly every item
-            raise RuntimeError("negative sampling did not converge: some users hold almost every item.")
+            raise RuntimeError(
+                "negative sampling did not converge: some users hold almost every item."
+            )
         return neg
 
 
@@ -122,12 +138,18 @@ def _metric_name(name: str) -> tuple[str, int]:
         m, k = name.split("@")
         return m.lower(), int(k)
     except ValueError:
-        raise ValueError(f"valid_metric must look like 'NDCG@10' or 'HR@10', got {name!r}") from None
+        raise ValueError(
+            f"valid_metric must look like 'NDCG@10' or 'HR@10', got {name!r}"
+        ) from None
 
 
 def make_optimizer(params, optimizer: str, lr: float, weight_decay: float):
-    opts = {"adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad, "sgd": torch.optim.SGD,
-            "adamw": torch.optim.AdamW}
+    opts = {
+        "adam": torch.optim.Adam,
+        "adagrad": torch.optim.Adagrad,
+        "sgd": torch.optim.SGD,
+        "adamw": torch.optim.AdamW,
+    }
     if optimizer not in opts:
         raise ValueError(f"optimizer must be one of {sorted(opts)}, got {optimizer!r}")
     kwargs = {}
@@ -186,7 +208,9 @@ def fit(
     setting is restored afterwards.
     """
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
-        raise ValueError(f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})")
+        raise ValueError(
+            f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})"
+        )
     seed_everything(seed)
     dev = get_device(device)
     model.to(dev)
@@ -194,18 +218,27 @@ def fit(
     loss_fn = make_loss(loss, margin, neg_reduce)
     train = split.train
     if exclude_by not in train.df:
-        raise ValueError(f"exclude_by={exclude_by!r} is not a column of the training data ({list(train.df.columns)})")
+        raise ValueError(
+            f"exclude_by={exclude_by!r} is not a column of the training data ({list(train.df.columns)})"
+        )
     users = torch.tensor(train.df["user"].to_numpy(), dtype=torch.long, device=dev)
     items = torch.tensor(train.df["item"].to_numpy(), dtype=torch.long, device=dev)
     groups = torch.tensor(train.df[exclude_by].to_numpy(), dtype=torch.long, device=dev)
-    inputs = {k: v.to(dev) for k, v in (split.train_inputs if train_inputs is None else train_inputs).items()}
+    inputs = {
+        k: v.to(dev)
+        for k, v in (split.train_inputs if train_inputs is None else train_inputs).items()
+    }
     for k, v in inputs.items():
         if v.shape[0] != len(users):
-            raise ValueError(f"train input {k!r} has {v.shape[0]} rows but the training data has {len(users)}")
+            raise ValueError(
+                f"train input {k!r} has {v.shape[0]} rows but the training data has {len(users)}"
+            )
     sampler = NegativeSampler(groups, items, train.n_items, dev)
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
     if not params:
-        raise ValueError("the model has no trainable parameters; closed-form models have their own .fit().")
+        raise ValueError(
+            "the model has no trainable parameters; closed-form models have their own .fit()."
+        )
     opt = make_optimizer(params, optimizer, lr, weight_decay)
     has_reg = reg > 0 and hasattr(model, "regularization")
     post_step = getattr(model, "post_step", None)
@@ -232,18 +265,18 @@ def fit(
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()
-            negs = sampler.sample(groups, n_negatives, gen)                 # (n, n_neg)
+            negs = sampler.sample(groups, n_negatives, gen)  # (n, n_neg)
             order = torch.randperm(n, device=dev, generator=gen)
             # gather the epoch's rows once, in shuffled order: batches are then plain slices
-            ep_users = users[order]                                          # (n,)
-            ep_items = torch.cat([items[order, None], negs[order]], dim=1)   # (n, 1+n_neg)
+            ep_users = users[order]  # (n,)
+            ep_items = torch.cat([items[order, None], negs[order]], dim=1)  # (n, 1+n_neg)
             ep_inputs = {k: v[order] for k, v in inputs.items()}
             total = torch.zeros((), device=dev)
             for s in range(0, n, batch_size):
                 batch = {
-                    "users": ep_users[s:s + batch_size],
-                    "items": ep_items[s:s + batch_size],                     # (B, 1+n)
-                    "inputs": {k: v[s:s + batch_size] for k, v in ep_inputs.items()},
+                    "users": ep_users[s : s + batch_size],
+                    "items": ep_items[s : s + batch_size],  # (B, 1+n)
+                    "inputs": {k: v[s : s + batch_size] for k, v in ep_inputs.items()},
                 }
                 out = objective(model, batch)
                 if adversary is not None:
@@ -253,12 +286,16 @@ def fit(
                 opt.step()
                 if post_step is not None:
                     post_step()
-                total += out.detach() * batch["users"].shape[0]             # no sync per batch
+                total += out.detach() * batch["users"].shape[0]  # no sync per batch
             row = {"epoch": epoch, "loss": float(total) / n, "seconds": time.perf_counter() - t0}
             if not math.isfinite(row["loss"]):
-                raise FloatingPointError(f"the loss became {row['loss']} at epoch {epoch}; lower lr or raise reg.")
+                raise FloatingPointError(
+                    f"the loss became {row['loss']} at epoch {epoch}; lower lr or raise reg."
+                )
             if metric is not None:
-                res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
+                res = evaluate(
+                    model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0])
+                )
                 row.update({f"valid_{k}": v for k, v in res.items()})
                 score = res[_key(metric)]
                 if score > best:
@@ -278,7 +315,9 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
-    history.attrs["best_epoch"] = int(history.loc[history[f"valid_{_key(metric)}"].idxmax(), "epoch"]) if metric else epochs
+    history.attrs["best_epoch"] = (
+        int(history.loc[history[f"valid_{_key(metric)}"].idxmax(), "epoch"]) if metric else epochs
+    )
     history.attrs["best_valid"] = best if metric else None
     model.eval()
     return history
@@ -288,5 +327,3 @@ def _key(metric) -> str:
     from recsys_book.metrics import NAMES
 
     return f"{NAMES[metric[0]]}@{metric[1]}"
-
-

@@ -9,7 +9,7 @@ import torch
 from recsys_book.data import leave_one_out, planted_implicit
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.baselines import CML, GMF, MLP, SLIM, ItemKNN, MFBPR, NeuMF, pretrain_neumf
+from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF, pretrain_neumf
 from recsys_book.train import fit
 
 NU, NI = 300, 200
@@ -49,6 +49,7 @@ def _all_models(split):
 
 # ---- shapes: score (B, C) and score_all (B, I) agree ------------------------------------
 
+
 def test_shapes_and_score_all_agrees_with_score(split):
     users, items = _batch()
     for name, m in _all_models(split).items():
@@ -61,9 +62,10 @@ def test_shapes_and_score_all_agrees_with_score(split):
 
 # ---- one property per model --------------------------------------------------------------
 
+
 def test_cml_score_is_negated_squared_distance_and_post_step_clips_to_unit_ball():
     torch.manual_seed(0)
-    m = CML(NU, NI, 8, init_std=1.0)                      # norms well above 1
+    m = CML(NU, NI, 8, init_std=1.0)  # norms well above 1
     users, items = _batch()
     d2 = ((m.user.weight[users][:, None] - m.item.weight[items]) ** 2).sum(-1)
     assert torch.allclose(m.score(users, items), -d2, atol=1e-5)
@@ -98,7 +100,7 @@ def test_itemknn_top_k_keeps_k_neighbours_per_item(split):
     full = ItemKNN(NU, NI).fit(split).W
     col = full[:, 7]
     kept = m.W[:, 7] != 0
-    assert col[kept].min() >= col[~kept].max()          # the kept ones are the most similar
+    assert col[kept].min() >= col[~kept].max()  # the kept ones are the most similar
 
 
 def test_slim_weights_nonnegative_zero_diagonal_and_l1_sparsifies(split):
@@ -166,20 +168,24 @@ def test_gradient_baseline_beats_popularity(split, floor, name):
 
 
 def test_neumf_plus_plus_beats_popularity(split, floor):
-    model, hist = pretrain_neumf(split, dim=16, layers=(32, 16), epochs=10, lr=1e-2, n_negatives=4,
-                                 progress=False)
+    model, hist = pretrain_neumf(
+        split, dim=16, layers=(32, 16), epochs=10, lr=1e-2, n_negatives=4, progress=False
+    )
     assert set(hist) == {"gmf", "mlp", "neumf"}
     assert evaluate(model, split.test)["HR@10"] > floor + 0.15
 
 
-@pytest.mark.parametrize("make", [lambda: ItemKNN(NU, NI), lambda: ItemKNN(NU, NI, k=50),
-                                  lambda: SLIM(NU, NI, l1=1.0, l2=10.0)])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: ItemKNN(NU, NI), lambda: ItemKNN(NU, NI, k=50), lambda: SLIM(NU, NI, l1=1.0, l2=10.0)],
+)
 def test_closed_form_baseline_beats_popularity(split, floor, make):
     hr = evaluate(make().fit(split), split.test)["HR@10"]
     assert hr > floor + 0.15, hr
 
 
 # ---- bad inputs ------------------------------------------------------------------------
+
 
 def test_bad_arguments_raise_clear_errors(split):
     with pytest.raises(ValueError, match="k must be"):
@@ -199,6 +205,7 @@ def test_bad_arguments_raise_clear_errors(split):
 
 
 # ---- the reproduction command (smoke run on planted data) -------------------------------
+
 
 def test_reproduce_baselines_smoke(tmp_path):
     from recsys_book.experiments.baselines import main

@@ -49,7 +49,10 @@ def _hollow(n, seed):
 @pytest.mark.parametrize("seed", range(5))
 def test_theorem_3_1_omega_makes_psd(seed):
     H = _hollow(12, seed)
-    x = torch.rand(12, dtype=torch.float64, generator=torch.Generator().manual_seed(100 + seed)) + 0.1
+    x = (
+        torch.rand(12, dtype=torch.float64, generator=torch.Generator().manual_seed(100 + seed))
+        + 0.1
+    )
     omega = gershgorin_omega(H, x)
     W = metric_from_hollow(H, x, omega)
     ev = torch.linalg.eigvalsh(W)
@@ -57,7 +60,7 @@ def test_theorem_3_1_omega_makes_psd(seed):
     # Lemma 3.2: every eigenvalue lies in some Gershgorin disc
     c, r = gershgorin_discs(W)
     assert all(((c - r - 1e-9 <= e) & (e <= c + r + 1e-9)).any() for e in ev)
-    assert torch.linalg.eigvalsh(H).min() < 0                 # H alone is not PSD
+    assert torch.linalg.eigvalsh(H).min() < 0  # H alone is not PSD
 
 
 def test_theorem_3_1_omega_is_tight_for_a_2x2():
@@ -71,7 +74,10 @@ def test_theorem_3_1_omega_is_tight_for_a_2x2():
 def test_gershgorin_rejects_bad_input():
     H = _hollow(4, 0)
     with pytest.raises(ValueError, match="symmetric"):
-        gershgorin_omega(H + torch.triu(torch.ones(4, 4, dtype=torch.float64), 1), torch.ones(4, dtype=torch.float64))
+        gershgorin_omega(
+            H + torch.triu(torch.ones(4, 4, dtype=torch.float64), 1),
+            torch.ones(4, dtype=torch.float64),
+        )
     with pytest.raises(ValueError, match="hollow"):
         gershgorin_omega(H + torch.eye(4, dtype=torch.float64), torch.ones(4, dtype=torch.float64))
     with pytest.raises(ValueError, match="positive"):
@@ -90,8 +96,8 @@ def test_residual_of_distances_eq_17(small):
     omega = gershgorin_omega(H, x)
     W = metric_from_hollow(H, x, omega)
     P, Q = signal_features(R, t)
-    D2 = mahalanobis_sq(P, Q, W)                              # (U, I)
-    Y = P.t() @ H @ Q                                         # preference scores with H
+    D2 = mahalanobis_sq(P, Q, W)  # (U, I)
+    Y = P.t() @ H @ Q  # preference scores with H
     checked = [0, 0]
     for u in range(small.n_users):
         seen = R[u] > 0
@@ -103,12 +109,14 @@ def test_residual_of_distances_eq_17(small):
         torch.testing.assert_close(0.5 * (D2[u, k] - D2[u, j]), -(Y[u, k] - Y[u, j]) - omega * x[k])
         checked[0] += 1
         checked[1] += int(omega * x[k] > 0)
-    assert checked[1] == checked[0] > 0                       # the margin is strictly positive
+    assert checked[1] == checked[0] > 0  # the margin is strictly positive
 
 
 @pytest.fixture(scope="module")
 def fitted(split):
-    m = CoRML(split.n_users, split.n_items, n_singular=16, rho=100, iterations=40, dtype=torch.float64)
+    m = CoRML(
+        split.n_users, split.n_items, n_singular=16, rho=100, iterations=40, dtype=torch.float64
+    )
     return m.fit(split, track_objective=True)
 
 
@@ -117,7 +125,7 @@ def test_admm_output_is_a_valid_hollow_matrix(fitted):
     assert torch.equal(H, H.t())
     assert (H >= 0).all()
     assert (H.diagonal() == 0).all()
-    assert (H > 0).sum() > H.shape[0]                        # not trivially zero
+    assert (H > 0).sum() > H.shape[0]  # not trivially zero
     assert fitted.history["residual"].iloc[-1] < 1e-3
 
 
@@ -161,12 +169,22 @@ def test_lambda_zero_is_the_graph_filter(small):
 
 def test_hybrid_score_eq_26(small):
     lam, t = 0.6, -0.1
-    m = CoRML(small.n_users, small.n_items, lam=lam, t=t, n_singular=4, rho=50, iterations=10,
-              dtype=torch.float64).fit(small)
+    m = CoRML(
+        small.n_users,
+        small.n_items,
+        lam=lam,
+        t=t,
+        n_singular=4,
+        rho=50,
+        iterations=10,
+        dtype=torch.float64,
+    ).fit(small)
     R = interaction_matrix(small, dtype=torch.float64)
     d = item_degree(R)
-    want = R @ (lam * torch.diag(d**-t) @ m.H @ torch.diag(d**t)
-                + (1 - lam) * torch.diag(d**-0.5) @ m.G @ torch.diag(d**0.5))
+    want = R @ (
+        lam * torch.diag(d**-t) @ m.H @ torch.diag(d**t)
+        + (1 - lam) * torch.diag(d**-0.5) @ m.G @ torch.diag(d**0.5)
+    )
     torch.testing.assert_close(m.score_all(torch.arange(small.n_users)), want)
 
 
@@ -174,18 +192,20 @@ def test_factor_reuse_and_warm_start(split):
     m = CoRML(split.n_users, split.n_items, n_singular=16, rho=100, iterations=40, t=0.0)
     m.fit(split)
     Ainv = m._cache.store["Ainv"][1]
-    m.fit(split, lam=0.5, iterations=1)                      # lam does not change A: reused
+    m.fit(split, lam=0.5, iterations=1)  # lam does not change A: reused
     assert m._cache.store["Ainv"][1] is Ainv
     m.fit(split, lam=0.75, iterations=40)
-    ref = m.fit(split, t=0.1, iterations=40).H.clone()       # cold start, converged
+    ref = m.fit(split, t=0.1, iterations=40).H.clone()  # cold start, converged
     m.fit(split, t=0.0, iterations=40)
-    warm = m.fit(split, t=0.1, iterations=8, warm_start=True).H.clone()   # from the t = 0 solution
+    warm = m.fit(split, t=0.1, iterations=8, warm_start=True).H.clone()  # from the t = 0 solution
     cold = m.fit(split, t=0.1, iterations=8).H.clone()
     assert torch.linalg.norm(warm - ref) < 0.7 * torch.linalg.norm(cold - ref)
 
 
 def test_sparsify_to_storage_budget(split):
-    m = CoRML(split.n_users, split.n_items, n_singular=16, rho=100, iterations=20, storage_dim=2).fit(split)
+    m = CoRML(
+        split.n_users, split.n_items, n_singular=16, rho=100, iterations=20, storage_dim=2
+    ).fit(split)
     dense = CoRML(split.n_users, split.n_items, n_singular=16, rho=100, iterations=20).fit(split).H
     assert m.storage() <= (split.n_users + split.n_items) * 2
     assert torch.equal(m.H, m.H.t())
@@ -199,7 +219,9 @@ def test_novelty_eq_29_on_a_toy():
     degree = torch.tensor([1.0, 2.0, 4.0])
     top = torch.tensor([[0, 2], [1, 1]])
     # -log2(d/|U|)/log2|U| with |U| = 4: item 0 -> 1, item 1 -> 0.5, item 2 -> 0
-    torch.testing.assert_close(novelty(top, degree, 4), torch.tensor([0.5, 0.5], dtype=torch.float64))
+    torch.testing.assert_close(
+        novelty(top, degree, 4), torch.tensor([0.5, 0.5], dtype=torch.float64)
+    )
 
 
 def test_bad_inputs(small):

@@ -35,12 +35,20 @@ def small():
 
 def test_signal_view_is_R_Dt_C_Dminus_t(small):
     R = interaction_matrix(small, dtype=torch.float64)
-    C = torch.randn(small.n_items, small.n_items, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    C = torch.randn(
+        small.n_items,
+        small.n_items,
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(0),
+    )
     d = item_degree(R)
     for t in (0.0, 0.3, -0.2):
-        P, Q = signal_features(R, t)                          # Eq. (9)
-        assert P.shape == (small.n_items, small.n_users) and Q.shape == (small.n_items, small.n_items)
-        Y = signal_scores(P, C, Q)                            # Eq. (10)
+        P, Q = signal_features(R, t)  # Eq. (9)
+        assert P.shape == (small.n_items, small.n_users) and Q.shape == (
+            small.n_items,
+            small.n_items,
+        )
+        Y = signal_scores(P, C, Q)  # Eq. (10)
         torch.testing.assert_close(Y, R @ torch.diag(d**-t) @ C @ torch.diag(d**t))
         u, i = 3, 7
         torch.testing.assert_close(Y[u, i], P[:, u] @ C @ Q[:, i])
@@ -50,19 +58,19 @@ def test_ease_optimality_conditions(small):
     reg = 7.0
     m = EASE(small.n_users, small.n_items, reg=reg, dtype=torch.float64).fit(small)
     B, R = m.B, interaction_matrix(small, dtype=torch.float64)
-    assert B.diagonal().abs().max() == 0                       # constraint diag(B) = 0
+    assert B.diagonal().abs().max() == 0  # constraint diag(B) = 0
     # stationarity of 1/2||R - RB||^2 + reg/2 ||B||^2 + sum_j mu_j B_jj:
     # (R^T R + reg I) B - R^T R = -diag(mu): zero off the diagonal
     grad = (R.t() @ R + reg * torch.eye(small.n_items, dtype=torch.float64)) @ B - R.t() @ R
     off = grad - torch.diag(grad.diagonal())
     assert off.abs().max() < 1e-9 * (R.t() @ R).abs().max()
-    assert (grad.diagonal().abs() > 1e-6).any()                # the constraint is active
+    assert (grad.diagonal().abs() > 1e-6).any()  # the constraint is active
 
     def loss(Bm):
         return 0.5 * ((R - R @ Bm) ** 2).sum() + 0.5 * reg * (Bm**2).sum()
 
     # a feasible perturbation (off-diagonal) never lowers the loss
-    for (i, j) in [(0, 1), (5, 3), (10, 20)]:
+    for i, j in [(0, 1), (5, 3), (10, 20)]:
         for step in (1e-3, -1e-3):
             Bp = B.clone()
             Bp[i, j] += step
@@ -82,7 +90,7 @@ def test_singular_vectors_exact_and_lowrank_agree(small):
     Rn = normalized_matrix(interaction_matrix(small, dtype=torch.float64))
     _, s, Vh = torch.linalg.svd(Rn, full_matrices=False)
     k = 5
-    assert s[k - 1] - s[k] > 1e-6                             # well separated here
+    assert s[k - 1] - s[k] > 1e-6  # well separated here
     V = top_right_singular_vectors(Rn, k, method="exact")
     proj = Vh[:k].t() @ Vh[:k]
     torch.testing.assert_close(V @ V.t(), proj, atol=1e-8, rtol=0)

@@ -12,11 +12,11 @@ from recsys_book.data import DataError, from_dataframe, planted_explicit
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity, Recommender
 from recsys_book.models.rme import (
+    I_RME,
     RME,
     U_RME,
     WMF,
     Cofactor,
-    I_RME,
     Item2Vec,
     activity_groups,
     cooccurrence,
@@ -42,6 +42,7 @@ def small():
 
 
 # ---- Eq. (4.2)-(4.3) --------------------------------------------------------------------------
+
 
 def test_sppmi_hand_computed_items():
     # pair counts: #(0,1)=2, #(0,2)=1, #(1,2)=1, #(2,3)=1 (both orders): |D| = 10;
@@ -75,8 +76,11 @@ def test_sparse_and_dense_paths_agree(small):
         a = cooccurrence(split.train, transpose=tr, dense=True).to_dense()
         b = cooccurrence(split.train, transpose=tr, dense=False).to_dense()
         assert torch.equal(a, b) and a.diagonal().abs().sum() == 0
-        np.testing.assert_allclose(sppmi(split.train, 2.0, tr, dense=True).to_dense(),
-                                   sppmi(split.train, 2.0, tr, dense=False).to_dense(), rtol=1e-6)
+        np.testing.assert_allclose(
+            sppmi(split.train, 2.0, tr, dense=True).to_dense(),
+            sppmi(split.train, 2.0, tr, dense=False).to_dense(),
+            rtol=1e-6,
+        )
 
 
 def test_sppmi_bad_shift():
@@ -86,18 +90,22 @@ def test_sppmi_bad_shift():
 
 # ---- the ALS identities ---------------------------------------------------------------------
 
+
 def _reference_objective(m: RME, liked, X, Y, Z, p):
     """Eq. (4.4) written out densely and independently of the model's code."""
     M = liked.to_dense(dtype=torch.float64)
     W = torch.where(M > 0, m.c1, m.c0)
     L = 0.5 * (W * (M - p["U"] @ p["P"].T) ** 2).sum()
     reg = 0.5 * m.lam * (p["U"].pow(2).sum() + p["P"].pow(2).sum())
-    terms = ((X, "P", "G", "b", "c", m.w["X"]), (Y, "P", "D", "d", "e", m.w["Y"]),
-             (Z, "U", "T", "f", "g", m.w["Z"]))
+    terms = (
+        (X, "P", "G", "b", "c", m.w["X"]),
+        (Y, "P", "D", "d", "e", m.w["Y"]),
+        (Z, "U", "T", "f", "g", m.w["Z"]),
+    )
     for S, row, ctx, br, bc, w in terms:
         S = S.to_dense().double()
         r = (S - p[row] @ p[ctx].T - p[br][:, None] - p[bc][None, :]) * (S != 0)
-        L = L + 0.5 * w * (r ** 2).sum()
+        L = L + 0.5 * w * (r**2).sum()
         reg = reg + 0.5 * m.lam_context * p[ctx].pow(2).sum()
     return L + reg
 
@@ -115,8 +123,9 @@ def test_objective_matches_reference_and_gradients_vanish(small):
     from recsys_book.models.rme import sppmi_matrices
 
     mats = sppmi_matrices(split.train, dis)
-    m = RME(split.n_users, split.n_items, k=6, lam=0.5, lam_context=2.0, w_user=0.5,
-            dtype=torch.float64).fit(split, disliked=dis, n_sweeps=2, matrices=mats)
+    m = RME(
+        split.n_users, split.n_items, k=6, lam=0.5, lam_context=2.0, w_user=0.5, dtype=torch.float64
+    ).fit(split, disliked=dis, n_sweeps=2, matrices=mats)
     ref, _ = _grad(m, split.train, mats)
     assert m.objective()["objective"] == pytest.approx(ref, rel=1e-10)
     # after each block's update, the gradient of Eq. (4.4) w.r.t. that block is zero (for the
@@ -155,11 +164,14 @@ def test_sparse_storage_gives_the_same_fit(small):
     torch.testing.assert_close(a.P, b.P, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("variant, switched", [
-    (U_RME, dict(w_disliked=0.0)),
-    (I_RME, dict(w_user=0.0)),
-    (Cofactor, dict(w_disliked=0.0, w_user=0.0)),
-])
+@pytest.mark.parametrize(
+    "variant, switched",
+    [
+        (U_RME, dict(w_disliked=0.0)),
+        (I_RME, dict(w_user=0.0)),
+        (Cofactor, dict(w_disliked=0.0, w_user=0.0)),
+    ],
+)
 def test_variants_are_rme_with_terms_switched_off(small, variant, switched):
     split, dis = small
     kw = dict(k=6, lam=1.0, dtype=torch.float64, seed=5)
@@ -204,6 +216,7 @@ def test_early_stopping_restores_best_sweep(small):
 
 # ---- Algorithm 2 ------------------------------------------------------------------------------
 
+
 class _LovesNothingItHas(Recommender):
     """Scores every observed item lowest: softmax(-score) would pick them first if allowed."""
 
@@ -224,7 +237,7 @@ def test_algorithm2_never_samples_an_observed_item(small):
     assert got and not (got & seen)
     per_user = np.bincount(dis.users, minlength=train.n_users)
     assert (per_user <= (1.0 * train.user_degree()).astype(int)).all()
-    assert per_user.sum() > 0.5 * train.user_degree().sum()      # it drew (distinct) items
+    assert per_user.sum() > 0.5 * train.user_degree().sum()  # it drew (distinct) items
     # seeded
     again = sample_dislikes(_LovesNothingItHas(train), train, tau=1.0, seed=0)
     assert dis.df.equals(again.df)
@@ -232,8 +245,9 @@ def test_algorithm2_never_samples_an_observed_item(small):
 
 def test_algorithm2_runs_and_keeps_the_best(small):
     split, _ = small
-    model, hist = fit_implicit(split, tau=0.5, max_iter=2, n_sweeps=3, k=6, lam=1.0,
-                               metric="NDCG@20")
+    model, hist = fit_implicit(
+        split, tau=0.5, max_iter=2, n_sweeps=3, k=6, lam=1.0, metric="NDCG@20"
+    )
     assert hist["iter"].tolist()[:2] == [0, 1] and (hist["n_dislikes"].iloc[1:] > 0).all()
     rme_rows = hist[hist["model"] == "RME"]
     best = evaluate(model, split.valid, ks=(20,), metrics=("ndcg",))["NDCG@20"]
@@ -241,6 +255,7 @@ def test_algorithm2_runs_and_keeps_the_best(small):
 
 
 # ---- learning on planted data ------------------------------------------------------------------
+
 
 def test_learning_on_planted_co_liked_and_co_disliked_groups():
     """Mean NDCG@20 over three planted datasets (temporal_holdout, full ranking): the
@@ -265,7 +280,7 @@ def test_learning_on_planted_co_liked_and_co_disliked_groups():
     assert mean["RME"] > mean["WMF"] and mean["I_RME"] > mean["WMF"], mean
     for name in ("WMF", "I_RME", "RME"):
         assert mean[name] > 2 * mean["Pop"], mean
-    assert mean["Item2Vec"] > 1.4 * mean["Pop"], mean   # the weakest baseline, as in Table 4.2
+    assert mean["Item2Vec"] > 1.4 * mean["Pop"], mean  # the weakest baseline, as in Table 4.2
 
 
 def test_activity_groups_shares(small):

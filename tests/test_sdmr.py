@@ -16,7 +16,7 @@ from recsys_book.train import fit
 
 torch.set_num_threads(1)  # 2 shared cores: one thread avoids oversubscription stalls
 
-U, I, D = 7, 11, 4
+U, I, D = 7, 11, 4  # noqa: E741 (users, items, dim)
 
 
 def _eye_pair(lin, a: float, b: float):

@@ -14,7 +14,7 @@ from recsys_book.models.sequential import PRME, PRMEs, TransRec
 from recsys_book.train import fit
 
 torch.set_num_threads(1)
-U, I, D = 6, 9, 4
+U, I, D = 6, 9, 4  # noqa: E741 (users, items, dim)
 
 
 def _inputs(B=4, C=3, s=3):

@@ -20,7 +20,7 @@ def split():
 
 
 def _mf(split, dim=16, seed=0):
-    torch.manual_seed(seed)                                     # the same initial weights
+    torch.manual_seed(seed)  # the same initial weights
     return MFBPR(split.n_users, split.n_items, dim)
 
 
@@ -46,8 +46,8 @@ def test_early_stopping_restores_the_best_weights(split):
     # a learning rate high enough that validation peaks and then degrades
     hist = fit(model, split, epochs=25, lr=0.1, patience=3, **_quiet())
     best = hist["valid_NDCG@10"].max()
-    assert hist["valid_NDCG@10"].iloc[-1] < best            # the last epoch was not the best
-    assert len(hist) < 25                                   # stopped early
+    assert hist["valid_NDCG@10"].iloc[-1] < best  # the last epoch was not the best
+    assert len(hist) < 25  # stopped early
     assert evaluate(model, split.valid)["NDCG@10"] == pytest.approx(best, abs=1e-9)
     assert hist.attrs["best_valid"] == pytest.approx(best)
     assert hist.attrs["best_epoch"] == int(hist.loc[hist["valid_NDCG@10"].idxmax(), "epoch"])
@@ -73,9 +73,9 @@ def test_negatives_never_include_a_training_item_of_the_user(split):
     users = torch.cat([u for u, _ in model.seen])
     items = torch.cat([i for _, i in model.seen])
     assert items.shape[1] == 6
-    assert len(users) == 2 * len(split.train.df)              # every row once per epoch
+    assert len(users) == 2 * len(split.train.df)  # every row once per epoch
     pos = list(zip(users.tolist(), items[:, 0].tolist()))
-    assert all(p in train for p in pos)                       # column 0: the positives
+    assert all(p in train for p in pos)  # column 0: the positives
     for j in range(1, 6):
         assert not any(p in train for p in zip(users.tolist(), items[:, j].tolist()))
 
@@ -92,7 +92,9 @@ def test_sampler_excludes_items_of_a_nearly_full_user(dense_limit):
     assert torch.all(neg[:2] == 9)
     assert not torch.any(neg[2] == 3)
     with pytest.raises(ValueError, match="every item"):
-        NegativeSampler(torch.zeros(10, dtype=torch.long), torch.arange(10), 10, torch.device("cpu"))
+        NegativeSampler(
+            torch.zeros(10, dtype=torch.long), torch.arange(10), 10, torch.device("cpu")
+        )
 
 
 def test_callbacks_are_called_every_epoch_with_the_history(split):
@@ -110,9 +112,9 @@ class ScaledAdversary:
     def loss(self, model, batch, objective):
         self.calls += 1
         saved = model.user.weight.data.clone()
-        model.user.weight.data.add_(self.eps)                   # a crude perturbation
+        model.user.weight.data.add_(self.eps)  # a crude perturbation
         try:
-            return self.lam * objective(model, batch)            # second forward pass
+            return self.lam * objective(model, batch)  # second forward pass
         finally:
             model.user.weight.data.copy_(saved)
 
@@ -129,7 +131,7 @@ def test_adversary_hook_is_called_and_its_term_changes_the_gradient(split):
     fit(adv, split, adversary=a, **kw)
     n_batches = -(-len(split.train.df) // 512)
     assert a.calls == z.calls == n_batches
-    assert torch.allclose(zero.item.weight, plain.item.weight)   # a zero term changes nothing
+    assert torch.allclose(zero.item.weight, plain.item.weight)  # a zero term changes nothing
     assert not torch.allclose(adv.item.weight, plain.item.weight, atol=1e-4)
 
 
@@ -143,9 +145,11 @@ def test_params_subset_keeps_the_rest_frozen(split):
 def test_losses():
     pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([[0.0, 1.0], [0.0, 0.0]])
     assert bpr_loss(pos, neg).item() == pytest.approx(
-        float(-torch.nn.functional.logsigmoid(pos[:, None] - neg).mean()))
+        float(-torch.nn.functional.logsigmoid(pos[:, None] - neg).mean())
+    )
     assert bpr_loss(pos, neg, "max").item() == pytest.approx(
-        float(-torch.nn.functional.logsigmoid(torch.tensor([1.0, 0.0])).mean()))
+        float(-torch.nn.functional.logsigmoid(torch.tensor([1.0, 0.0])).mean())
+    )
     # hinge: max(0, m - pos + neg): (0, 0) for row 0 with m = 0.5 ... row 1 both 0.5
     assert hinge_loss(pos, neg, 0.5).item() == pytest.approx((0 + 0 + 0.5 + 0.5) / 4)
 

@@ -31,9 +31,25 @@ ML100K_WHEEL = "recbole==1.2.1"
 ML100K_WHEEL_DIR = "recbole/dataset_example/ml-100k/"
 _INTER_HEADER = b"user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
 GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
 ]
 
 
@@ -115,7 +131,9 @@ def _convert_uitem(uitem: bytes) -> bytes:
     return b"".join(rows)
 
 
-def fetch_ml100k(source: str | Path | None = None, dest: str | Path | None = None, force: bool = False) -> Path:
+def fetch_ml100k(
+    source: str | Path | None = None, dest: str | Path | None = None, force: bool = False
+) -> Path:
     """Fetch MovieLens-100k into ``data/ml-100k/`` (verified by SHA-256, written atomically).
 
     ``source``: None downloads the recbole 1.2.1 wheel from PyPI with pip; otherwise a path
@@ -133,7 +151,17 @@ def fetch_ml100k(source: str | Path | None = None, dest: str | Path | None = Non
             pass  # a corrupt cache is replaced below
     if source is None:
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, ML100K_WHEEL]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "-d",
+                tmp,
+                ML100K_WHEEL,
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             wheels = list(Path(tmp).glob("recbole-*.whl"))
             if proc.returncode != 0 or not wheels:
@@ -158,7 +186,9 @@ def fetch_ml100k(source: str | Path | None = None, dest: str | Path | None = Non
                 udata = z.read(names["u.data"])
                 uitem = z.read(names["u.item"]) if "u.item" in names else None
         except zipfile.BadZipFile as exc:
-            raise DataError(f"{src} is not a readable zip file ({exc}); download it again.") from exc
+            raise DataError(
+                f"{src} is not a readable zip file ({exc}); download it again."
+            ) from exc
         return _write_verified(dest, _from_grouplens(udata, uitem), optional=("ml-100k.item",))
     folder = src if src.is_dir() else src.parent
     if (folder / "ml-100k.inter").exists():
@@ -166,8 +196,11 @@ def fetch_ml100k(source: str | Path | None = None, dest: str | Path | None = Non
         return _write_verified(dest, files)
     if (folder / "u.data").exists():
         uitem = (folder / "u.item").read_bytes() if (folder / "u.item").exists() else None
-        return _write_verified(dest, _from_grouplens((folder / "u.data").read_bytes(), uitem),
-                               optional=("ml-100k.item",))
+        return _write_verified(
+            dest,
+            _from_grouplens((folder / "u.data").read_bytes(), uitem),
+            optional=("ml-100k.item",),
+        )
     raise DataError(
         f"{src} is neither the recbole wheel, a GroupLens ml-100k.zip, nor a folder with u.data "
         "or ml-100k.inter."
@@ -207,6 +240,7 @@ def load_ml100k(path: str | Path | None = None, min_rating: float | None = None)
 
 # ---- loaders for files users bring ---------------------------------------------------
 
+
 def _read_atomic(path: Path) -> pd.DataFrame:
     """Read a RecBole atomic file (tab-separated, header ``name:type``)."""
     if not path.exists():
@@ -229,7 +263,9 @@ def _read_atomic(path: Path) -> pd.DataFrame:
     return df
 
 
-def load_atomic(inter_path, item_path=None, name: str | None = None, duplicates: str = "first") -> Interactions:
+def load_atomic(
+    inter_path, item_path=None, name: str | None = None, duplicates: str = "first"
+) -> Interactions:
     """Load RecBole atomic files (``.inter`` and optionally ``.item``).
 
     Recognised ``.inter`` columns: ``user_id``, ``item_id``, optional ``rating``,
@@ -261,17 +297,33 @@ def load_movielens(path, name: str | None = None) -> Interactions:
     """MovieLens 1M / 10M (``ratings.dat``, ``::``-separated) or 20M/25M (``ratings.csv``)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path} does not exist; pass the ratings.dat or ratings.csv of a MovieLens release.")
+        raise DataError(
+            f"{path} does not exist; pass the ratings.dat or ratings.csv of a MovieLens release."
+        )
     if path.suffix == ".dat":
-        df = pd.read_csv(path, sep="::", engine="python", header=None,
-                         names=["user", "item", "rating", "timestamp"])
+        df = pd.read_csv(
+            path,
+            sep="::",
+            engine="python",
+            header=None,
+            names=["user", "item", "rating", "timestamp"],
+        )
     else:
         df = pd.read_csv(path).rename(columns={"userId": "user", "movieId": "item"})
     return from_dataframe(df, rating="rating", timestamp="timestamp", name=name or path.parent.name)
 
 
-def load_csv(path, user="user", item="item", rating=None, timestamp=None, session=None, sep=",",
-             name: str | None = None, duplicates: str = "error") -> Interactions:
+def load_csv(
+    path,
+    user="user",
+    item="item",
+    rating=None,
+    timestamp=None,
+    session=None,
+    sep=",",
+    name: str | None = None,
+    duplicates: str = "error",
+) -> Interactions:
     """Any CSV with user and item columns (and optional rating/timestamp/session)."""
     path = Path(path)
     if not path.exists():
@@ -280,8 +332,16 @@ def load_csv(path, user="user", item="item", rating=None, timestamp=None, sessio
         df = pd.read_csv(path, sep=sep)
     except Exception as exc:
         raise DataError(f"could not read {path} as CSV ({exc}).") from exc
-    return from_dataframe(df, user=user, item=item, rating=rating, timestamp=timestamp,
-                          session=session, name=name or path.stem, duplicates=duplicates)
+    return from_dataframe(
+        df,
+        user=user,
+        item=item,
+        rating=rating,
+        timestamp=timestamp,
+        session=session,
+        name=name or path.stem,
+        duplicates=duplicates,
+    )
 
 
 DATASETS = {"ml-100k": (fetch_ml100k, load_ml100k)}

@@ -86,7 +86,11 @@ class Interactions:
         """Sparse COO user x item tensor (duplicates summed); binary unless ``values``."""
         pairs = self.df[["user", "item"]].drop_duplicates() if values is None else self.df
         idx = torch.as_tensor(np.stack([pairs["user"].to_numpy(), pairs["item"].to_numpy()]))
-        vals = torch.ones(idx.shape[1]) if values is None else torch.as_tensor(values, dtype=torch.float32)
+        vals = (
+            torch.ones(idx.shape[1])
+            if values is None
+            else torch.as_tensor(values, dtype=torch.float32)
+        )
         return torch.sparse_coo_tensor(idx, vals, (self.n_users, self.n_items)).coalesce()
 
     def user_items(self) -> list[np.ndarray]:
@@ -129,6 +133,7 @@ class Interactions:
 
 # ---- building from user data -------------------------------------------------------
 
+
 def _check_hashable(values: pd.Series, column: str) -> None:
     bad = []
     if values.dtype == object:  # numeric/string columns are hashable by construction
@@ -170,7 +175,13 @@ def from_dataframe(
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    wanted = {"user": user, "item": item, "rating": rating, "timestamp": timestamp, "session": session}
+    wanted = {
+        "user": user,
+        "item": item,
+        "rating": rating,
+        "timestamp": timestamp,
+        "session": session,
+    }
     missing = [src for src in wanted.values() if src is not None and src not in df.columns]
     if missing:
         raise DataError(
@@ -251,6 +262,7 @@ def _subset(inter: Interactions, mask: np.ndarray, name: str | None = None) -> I
 
 # ---- preprocessing ----------------------------------------------------------------
 
+
 def k_core(inter: Interactions, k_user: int = 5, k_item: int | None = None) -> Interactions:
     """Repeatedly drop users with < ``k_user`` and items with < ``k_item`` distinct partners.
 
@@ -264,7 +276,11 @@ def k_core(inter: Interactions, k_user: int = 5, k_item: int | None = None) -> I
         pairs = sub[["user", "item"]].drop_duplicates()
         ucount = np.bincount(pairs["user"].to_numpy(), minlength=inter.n_users)
         icount = np.bincount(pairs["item"].to_numpy(), minlength=inter.n_items)
-        keep = mask & (ucount[df["user"].to_numpy()] >= k_user) & (icount[df["item"].to_numpy()] >= k_item)
+        keep = (
+            mask
+            & (ucount[df["user"].to_numpy()] >= k_user)
+            & (icount[df["item"].to_numpy()] >= k_item)
+        )
         if keep.sum() == mask.sum():
             break
         mask = keep
@@ -282,19 +298,25 @@ def binarize(inter: Interactions, threshold: float | None = None) -> Interaction
     df = inter.df
     if threshold is not None:
         if not inter.has_ratings:
-            raise DataError(f"{inter.name!r} has no ratings to threshold; call binarize(inter) without a threshold.")
+            raise DataError(
+                f"{inter.name!r} has no ratings to threshold; call binarize(inter) without a threshold."
+            )
         inter = _subset(inter, (df["rating"] >= threshold).to_numpy())
     return inter.with_df(inter.df.drop(columns=["rating"], errors="ignore"))
 
 
-def split_likes(inter: Interactions, like: float = 4, dislike: float = 2) -> tuple[Interactions, Interactions]:
+def split_likes(
+    inter: Interactions, like: float = 4, dislike: float = 2
+) -> tuple[Interactions, Interactions]:
     """Explicit ratings -> (liked: rating >= like, disliked: rating <= dislike), same id space.
 
     Ratings strictly between the two thresholds are dropped (neither liked nor disliked),
     as in the RME chapter.
     """
     if not inter.has_ratings:
-        raise DataError(f"{inter.name!r} has no rating column; liked/disliked needs explicit ratings.")
+        raise DataError(
+            f"{inter.name!r} has no rating column; liked/disliked needs explicit ratings."
+        )
     if dislike >= like:
         raise DataError(f"dislike threshold ({dislike}) must be below the like threshold ({like}).")
     r = inter.df["rating"]

@@ -61,14 +61,22 @@ def planted_implicit(
     t0 = 1_000_000_000
     for u in range(n_users):
         k = int(rng.integers(per_user[0], per_user[1] + 1))
-        w = pop * np.where(icl == ucl[u], in_cluster / pop[icl == ucl[u]].sum(), (1 - in_cluster) / pop[icl != ucl[u]].sum())
+        w = pop * np.where(
+            icl == ucl[u],
+            in_cluster / pop[icl == ucl[u]].sum(),
+            (1 - in_cluster) / pop[icl != ucl[u]].sum(),
+        )
         k = min(k, n_items - 1)
         items = rng.choice(n_items, size=k, replace=False, p=w / w.sum())
         times = t0 + np.sort(rng.integers(0, 10_000_000, k))
         rows.append(pd.DataFrame({"user": u, "item": items, "timestamp": times}))
     df = pd.concat(rows, ignore_index=True)
     inter = from_dataframe(df, timestamp="timestamp", name="planted-implicit")
-    return _align(inter, n_users, n_items), {"user_cluster": ucl, "item_cluster": icl, "popularity": pop}
+    return _align(inter, n_users, n_items), {
+        "user_cluster": ucl,
+        "item_cluster": icl,
+        "popularity": pop,
+    }
 
 
 def _align(inter: Interactions, n_users: int, n_items: int) -> Interactions:
@@ -76,7 +84,9 @@ def _align(inter: Interactions, n_users: int, n_items: int) -> Interactions:
     df = inter.df.copy()
     df["user"] = inter.user_ids[df["user"].to_numpy()].astype(np.int64)
     df["item"] = inter.item_ids[df["item"].to_numpy()].astype(np.int64)
-    inter.df = df.sort_values(["user"] + (["timestamp"] if "timestamp" in df else []), kind="stable").reset_index(drop=True)
+    inter.df = df.sort_values(
+        ["user"] + (["timestamp"] if "timestamp" in df else []), kind="stable"
+    ).reset_index(drop=True)
     inter.n_users, inter.n_items = n_users, n_items
     inter.user_ids, inter.item_ids = np.arange(n_users), np.arange(n_items)
     if inter.item_info is not None:
@@ -117,13 +127,19 @@ def planted_sequences(
                 cand = successor[seq[-1 - int(rng.integers(0, min(order, len(seq))))]]
                 nxt = int(cand) if cand not in seen else -1
             if nxt < 0:
-                pool = [i for i in members[ucl[u]] if i not in seen] or [i for i in range(n_items) if i not in seen]
+                pool = [i for i in members[ucl[u]] if i not in seen] or [
+                    i for i in range(n_items) if i not in seen
+                ]
                 nxt = int(rng.choice(pool))
             seq.append(nxt)
             seen.add(nxt)
-        rows.append(pd.DataFrame({"user": u, "item": seq, "timestamp": np.arange(len(seq)) + 1_000_000_000}))
+        rows.append(
+            pd.DataFrame({"user": u, "item": seq, "timestamp": np.arange(len(seq)) + 1_000_000_000})
+        )
     df = pd.concat(rows, ignore_index=True)
-    inter = _align(from_dataframe(df, timestamp="timestamp", name="planted-sequences"), n_users, n_items)
+    inter = _align(
+        from_dataframe(df, timestamp="timestamp", name="planted-sequences"), n_users, n_items
+    )
     return inter, {"successor": successor, "user_cluster": ucl, "item_cluster": icl}
 
 
@@ -158,10 +174,14 @@ def planted_baskets(
             items[flip] = rng.integers(0, n_items, int(flip.sum()))
             items = np.unique(items)
             t += 1000
-            rows.append(pd.DataFrame({"user": u, "item": items, "timestamp": t, "session": basket_id}))
+            rows.append(
+                pd.DataFrame({"user": u, "item": items, "timestamp": t, "session": basket_id})
+            )
             basket_id += 1
     df = pd.concat(rows, ignore_index=True)
-    inter = from_dataframe(df, timestamp="timestamp", session="session", name="planted-baskets", duplicates="keep")
+    inter = from_dataframe(
+        df, timestamp="timestamp", session="session", name="planted-baskets", duplicates="keep"
+    )
     return _align(inter, n_users, n_items), {"item_group": grp, "user_groups": ugroups}
 
 
@@ -191,16 +211,38 @@ def planted_playlists(
         for _ in range(int(rng.integers(playlists_per_user[0], playlists_per_user[1] + 1))):
             th = uth[u, int(rng.integers(0, 2))]
             L = int(rng.integers(playlist_len[0], playlist_len[1] + 1))
-            w = pop * np.where(theme == th, on_theme / pop[theme == th].sum(), (1 - on_theme) / pop[theme != th].sum())
+            w = pop * np.where(
+                theme == th,
+                on_theme / pop[theme == th].sum(),
+                (1 - on_theme) / pop[theme != th].sum(),
+            )
             songs = rng.choice(n_songs, min(L, n_songs), replace=False, p=w / w.sum())
             t += 1000
-            rows.append(pd.DataFrame({"user": u, "item": songs, "timestamp": t + np.arange(len(songs)), "session": pid}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "user": u,
+                        "item": songs,
+                        "timestamp": t + np.arange(len(songs)),
+                        "session": pid,
+                    }
+                )
+            )
             p_theme.append(th)
             p_user.append(u)
             pid += 1
     df = pd.concat(rows, ignore_index=True)
-    inter = _align(from_dataframe(df, timestamp="timestamp", session="session", name="planted-playlists"), n_users, n_songs)
-    truth = {"song_theme": theme, "playlist_theme": np.array(p_theme), "playlist_user": np.array(p_user), "user_themes": uth}
+    inter = _align(
+        from_dataframe(df, timestamp="timestamp", session="session", name="planted-playlists"),
+        n_users,
+        n_songs,
+    )
+    truth = {
+        "song_theme": theme,
+        "playlist_theme": np.array(p_theme),
+        "playlist_user": np.array(p_user),
+        "user_themes": uth,
+    }
     return inter, truth
 
 
@@ -220,7 +262,9 @@ def planted_explicit(
     """
     _check_sizes(n_users=n_users, n_items=n_items, n_groups=n_groups)
     if n_groups < 4:
-        raise ValueError("planted_explicit needs n_groups >= 4 (two liked and two disliked groups per user)")
+        raise ValueError(
+            "planted_explicit needs n_groups >= 4 (two liked and two disliked groups per user)"
+        )
     rng = np.random.default_rng(seed)
     grp = _item_clusters(n_items, n_groups, rng)
     pop = _zipf(n_items, 0.5, rng)
@@ -233,9 +277,25 @@ def planted_explicit(
         w = pop * np.where(strong, 4.0, 1.0)
         items = rng.choice(n_items, k, replace=False, p=w / w.sum())
         g = grp[items]
-        r = np.where(np.isin(g, liked[u]), rng.integers(4, 6, k), np.where(np.isin(g, disliked[u]), rng.integers(1, 3, k), 3))
-        rows.append(pd.DataFrame({"user": u, "item": items, "rating": r.astype(np.float32),
-                                  "timestamp": 1_000_000_000 + np.sort(rng.integers(0, 10_000_000, k))}))
+        r = np.where(
+            np.isin(g, liked[u]),
+            rng.integers(4, 6, k),
+            np.where(np.isin(g, disliked[u]), rng.integers(1, 3, k), 3),
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "user": u,
+                    "item": items,
+                    "rating": r.astype(np.float32),
+                    "timestamp": 1_000_000_000 + np.sort(rng.integers(0, 10_000_000, k)),
+                }
+            )
+        )
     df = pd.concat(rows, ignore_index=True)
-    inter = _align(from_dataframe(df, rating="rating", timestamp="timestamp", name="planted-explicit"), n_users, n_items)
+    inter = _align(
+        from_dataframe(df, rating="rating", timestamp="timestamp", name="planted-explicit"),
+        n_users,
+        n_items,
+    )
     return inter, {"item_group": grp, "liked_groups": liked, "disliked_groups": disliked}

@@ -40,12 +40,12 @@ from recsys_book.data.interactions import DataError, Interactions
 class EvalSet:
     """Held-out rows of one split part (validation or test)."""
 
-    users: torch.Tensor                      # (m,)
-    candidates: torch.Tensor | None = None   # (m, 1+N) sampled protocol, target in column 0
-    positives: torch.Tensor | None = None    # (m, P) full ranking, padded with -1
+    users: torch.Tensor  # (m,)
+    candidates: torch.Tensor | None = None  # (m, 1+N) sampled protocol, target in column 0
+    positives: torch.Tensor | None = None  # (m, P) full ranking, padded with -1
     exclude: tuple[torch.Tensor, torch.Tensor] | None = None  # CSR (indptr (m+1,), items) masked
     inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # per-row model inputs
-    rows: np.ndarray | None = None           # row indices into Split.history (one per m)
+    rows: np.ndarray | None = None  # row indices into Split.history (one per m)
     n_items: int = 0
 
     def __len__(self) -> int:
@@ -65,7 +65,9 @@ class EvalSet:
             lens = ends - starts
             new_ptr = torch.zeros(len(idx) + 1, dtype=torch.long)
             new_ptr[1:] = torch.cumsum(lens, 0)
-            gather = torch.repeat_interleave(starts - new_ptr[:-1], lens) + torch.arange(int(new_ptr[-1]))
+            gather = torch.repeat_interleave(starts - new_ptr[:-1], lens) + torch.arange(
+                int(new_ptr[-1])
+            )
             excl = (new_ptr, items[gather])
         return EvalSet(
             users=self.users[idx],
@@ -86,8 +88,8 @@ class Split:
     valid: EvalSet
     test: EvalSet
     protocol: str
-    history: Interactions                    # all interactions, sorted by user then time
-    train_rows: np.ndarray                   # rows of ``history`` that are training rows
+    history: Interactions  # all interactions, sorted by user then time
+    train_rows: np.ndarray  # rows of ``history`` that are training rows
     train_inputs: dict[str, torch.Tensor] = field(default_factory=dict)  # aligned with train.df
 
     @property
@@ -101,18 +103,23 @@ class Split:
     def __repr__(self) -> str:
         kind = "sampled" if self.test.sampled else "full ranking"
         extra = f", inputs {sorted(self.train_inputs)}" if self.train_inputs else ""
-        return (f"Split({self.protocol}: {len(self.train)} train, {len(self.valid)} valid rows, "
-                f"{len(self.test)} test rows, {kind}{extra})")
+        return (
+            f"Split({self.protocol}: {len(self.train)} train, {len(self.valid)} valid rows, "
+            f"{len(self.test)} test rows, {kind}{extra})"
+        )
 
 
 # ---- helpers -------------------------------------------------------------------------
+
 
 def _sorted_history(inter: Interactions) -> Interactions:
     cols = ["user"] + (["timestamp"] if inter.has_timestamps else [])
     return inter.with_df(inter.df.sort_values(cols, kind="stable"))
 
 
-def _csr(groups: np.ndarray, values: np.ndarray, n_groups: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _csr(
+    groups: np.ndarray, values: np.ndarray, n_groups: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """CSR arrays (indptr, values sorted by group) from parallel arrays."""
     order = np.argsort(groups, kind="stable")
     counts = np.bincount(groups, minlength=n_groups)
@@ -148,12 +155,14 @@ def sample_negatives(
         )
     out = []
     for s in range(0, len(rows_group), chunk):
-        g = rows_group[s:s + chunk]
+        g = rows_group[s : s + chunk]
         keys = torch.rand(len(g), n_items, generator=gen)
         lens = counts[g]
         r = torch.repeat_interleave(torch.arange(len(g)), lens)
         starts = torch.repeat_interleave(ptr[g], lens)
-        offs = torch.arange(int(lens.sum())) - torch.repeat_interleave(torch.cumsum(lens, 0) - lens, lens)
+        offs = torch.arange(int(lens.sum())) - torch.repeat_interleave(
+            torch.cumsum(lens, 0) - lens, lens
+        )
         keys[r, items[starts + offs]] = float("inf")
         out.append(torch.topk(keys, n, dim=1, largest=False).indices)
     if not out:
@@ -161,12 +170,19 @@ def sample_negatives(
     return torch.cat(out)
 
 
-def _sampled_evalset(hist: Interactions, rows: np.ndarray, n_negatives: int, forbidden, groups, seed) -> EvalSet:
+def _sampled_evalset(
+    hist: Interactions, rows: np.ndarray, n_negatives: int, forbidden, groups, seed
+) -> EvalSet:
     users = hist.df["user"].to_numpy()[rows]
     targets = hist.df["item"].to_numpy()[rows]
     neg = sample_negatives(forbidden, groups, hist.n_items, n_negatives, seed)
     cand = torch.cat([torch.as_tensor(targets, dtype=torch.long)[:, None], neg], dim=1)
-    return EvalSet(users=torch.as_tensor(users, dtype=torch.long), candidates=cand, rows=rows, n_items=hist.n_items)
+    return EvalSet(
+        users=torch.as_tensor(users, dtype=torch.long),
+        candidates=cand,
+        rows=rows,
+        n_items=hist.n_items,
+    )
 
 
 def _full_evalset(hist: Interactions, rows: np.ndarray, exclude_rows: np.ndarray) -> EvalSet:
@@ -186,19 +202,33 @@ def _full_evalset(hist: Interactions, rows: np.ndarray, exclude_rows: np.ndarray
     row_of_user = np.full(hist.n_users, -1)
     row_of_user[users] = np.arange(len(users))
     keep = row_of_user[eu] >= 0
-    pairs = np.unique(np.stack([row_of_user[eu[keep]], ei[keep]], 1), axis=0) if keep.any() else np.zeros((0, 2), np.int64)
+    pairs = (
+        np.unique(np.stack([row_of_user[eu[keep]], ei[keep]], 1), axis=0)
+        if keep.any()
+        else np.zeros((0, 2), np.int64)
+    )
     excl = _csr(pairs[:, 0], pairs[:, 1], len(users))
-    return EvalSet(users=torch.as_tensor(users), positives=torch.as_tensor(pos), exclude=excl, n_items=hist.n_items)
+    return EvalSet(
+        users=torch.as_tensor(users),
+        positives=torch.as_tensor(pos),
+        exclude=excl,
+        n_items=hist.n_items,
+    )
 
 
 def _finish(hist, train_rows, valid, test, protocol) -> Split:
     train = hist.with_df(hist.df.iloc[train_rows])
-    return Split(train=train, valid=valid, test=test, protocol=protocol, history=hist, train_rows=train_rows)
+    return Split(
+        train=train, valid=valid, test=test, protocol=protocol, history=hist, train_rows=train_rows
+    )
 
 
 # ---- protocols -----------------------------------------------------------------------
 
-def leave_one_out(inter: Interactions, n_negatives: int | None = 100, seed: int = 0, drop_short: bool = False) -> Split:
+
+def leave_one_out(
+    inter: Interactions, n_negatives: int | None = 100, seed: int = 0, drop_short: bool = False
+) -> Split:
     """Leave-one-out by time: each user's last interaction -> test, the one before -> validation.
 
     ``n_negatives``: items sampled per held-out row among items the user never interacted
@@ -222,23 +252,37 @@ def leave_one_out(inter: Interactions, n_negatives: int | None = 100, seed: int 
         df = hist.df
     pos_from_end = df.groupby("user").cumcount(ascending=False).to_numpy()
     rows = np.arange(len(df))
-    test_rows, valid_rows, train_rows = rows[pos_from_end == 0], rows[pos_from_end == 1], rows[pos_from_end >= 2]
+    test_rows, valid_rows, train_rows = (
+        rows[pos_from_end == 0],
+        rows[pos_from_end == 1],
+        rows[pos_from_end >= 2],
+    )
     if n_negatives is None:
         valid = _full_evalset(hist, valid_rows, train_rows)
         test = _full_evalset(hist, test_rows, np.concatenate([train_rows, valid_rows]))
     else:
         forbidden = _csr(df["user"].to_numpy(), df["item"].to_numpy(), hist.n_users)
-        valid = _sampled_evalset(hist, valid_rows, n_negatives, forbidden, df["user"].to_numpy()[valid_rows], seed)
-        test = _sampled_evalset(hist, test_rows, n_negatives, forbidden, df["user"].to_numpy()[test_rows], seed + 1)
-    return _finish(hist, train_rows, valid, test, f"leave-one-out ({n_negatives or 'all'} candidates)")
+        valid = _sampled_evalset(
+            hist, valid_rows, n_negatives, forbidden, df["user"].to_numpy()[valid_rows], seed
+        )
+        test = _sampled_evalset(
+            hist, test_rows, n_negatives, forbidden, df["user"].to_numpy()[test_rows], seed + 1
+        )
+    return _finish(
+        hist, train_rows, valid, test, f"leave-one-out ({n_negatives or 'all'} candidates)"
+    )
 
 
 def _require_time(inter: Interactions, protocol: str):
     if not inter.has_timestamps:
-        raise DataError(f"{protocol} needs timestamps but {inter.name!r} has none; use random_split instead.")
+        raise DataError(
+            f"{protocol} needs timestamps but {inter.name!r} has none; use random_split instead."
+        )
 
 
-def temporal_global(inter: Interactions, fractions=(0.7, 0.1, 0.2), n_negatives: int = 1000, seed: int = 0) -> Split:
+def temporal_global(
+    inter: Interactions, fractions=(0.7, 0.1, 0.2), n_negatives: int = 1000, seed: int = 0
+) -> Split:
     """Global temporal split (70/10/20 by default) with ``n_negatives`` sampled per held-out row.
 
     Interactions are ordered by time across all users; the first 70 % train, the next 10 %
@@ -265,14 +309,22 @@ def temporal_global(inter: Interactions, fractions=(0.7, 0.1, 0.2), n_negatives:
         dropped += int((~ok).sum())
         kept.append(rows[ok])
     forbidden = _csr(df["user"].to_numpy(), df["item"].to_numpy(), hist.n_users)
-    valid = _sampled_evalset(hist, kept[0], n_negatives, forbidden, df["user"].to_numpy()[kept[0]], seed)
-    test = _sampled_evalset(hist, kept[1], n_negatives, forbidden, df["user"].to_numpy()[kept[1]], seed + 1)
-    split = _finish(hist, train_rows, valid, test, f"temporal {fractions} ({n_negatives} candidates)")
+    valid = _sampled_evalset(
+        hist, kept[0], n_negatives, forbidden, df["user"].to_numpy()[kept[0]], seed
+    )
+    test = _sampled_evalset(
+        hist, kept[1], n_negatives, forbidden, df["user"].to_numpy()[kept[1]], seed + 1
+    )
+    split = _finish(
+        hist, train_rows, valid, test, f"temporal {fractions} ({n_negatives} candidates)"
+    )
     split.train.meta = {**split.train.meta, "dropped_cold_rows": dropped}
     return split
 
 
-def temporal_holdout(inter: Interactions, test_frac: float = 0.2, valid_frac: float = 0.1, seed: int = 0) -> Split:
+def temporal_holdout(
+    inter: Interactions, test_frac: float = 0.2, valid_frac: float = 0.1, seed: int = 0
+) -> Split:
     """Global temporal hold-out, full ranking (RME chapter).
 
     The latest ``test_frac`` of interactions (by time, across users) is the test set; a random
@@ -290,7 +342,9 @@ def temporal_holdout(inter: Interactions, test_frac: float = 0.2, valid_frac: fl
     train_rows, valid_rows = np.sort(rest[~is_valid]), np.sort(rest[is_valid])
     valid = _full_evalset(hist, valid_rows, train_rows)
     test = _full_evalset(hist, test_rows, np.concatenate([train_rows, valid_rows]))
-    return _finish(hist, train_rows, valid, test, f"temporal hold-out {1 - test_frac:.0%}/{test_frac:.0%}")
+    return _finish(
+        hist, train_rows, valid, test, f"temporal hold-out {1 - test_frac:.0%}/{test_frac:.0%}"
+    )
 
 
 def random_split(inter: Interactions, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> Split:
@@ -318,7 +372,9 @@ def random_split(inter: Interactions, fractions=(0.6, 0.2, 0.2), seed: int = 0) 
     return _finish(hist, train_rows, valid, test, f"random per-user {fractions}")
 
 
-def basket_split(inter: Interactions, n_negatives: int = 100, seed: int = 0, max_context: int = 20) -> Split:
+def basket_split(
+    inter: Interactions, n_negatives: int = 100, seed: int = 0, max_context: int = 20
+) -> Split:
     """Basket instances: each user's last basket -> test, the one before -> validation.
 
     Every item of a held-out basket is one instance: target = that item, context = the rest
@@ -327,11 +383,19 @@ def basket_split(inter: Interactions, n_negatives: int = 100, seed: int = 0, max
     >= 3 baskets; others are dropped (the count is in ``Split.train.meta``).
     """
     if "session" not in inter.df:
-        raise DataError(f"{inter.name!r} has no session (basket) column; load it with session='basket_id'.")
+        raise DataError(
+            f"{inter.name!r} has no session (basket) column; load it with session='basket_id'."
+        )
     hist = _sorted_history(inter)
     df = hist.df
-    bt = df.groupby("session")["timestamp"].transform("min") if inter.has_timestamps else df["session"]
-    ub = pd.DataFrame({"user": df["user"], "session": df["session"], "t": bt}).drop_duplicates("session")
+    bt = (
+        df.groupby("session")["timestamp"].transform("min")
+        if inter.has_timestamps
+        else df["session"]
+    )
+    ub = pd.DataFrame({"user": df["user"], "session": df["session"], "t": bt}).drop_duplicates(
+        "session"
+    )
     ub = ub.sort_values(["user", "t", "session"])
     ub["from_end"] = ub.groupby("user").cumcount(ascending=False)
     nb = ub.groupby("user")["session"].transform("size")
@@ -340,17 +404,27 @@ def basket_split(inter: Interactions, n_negatives: int = 100, seed: int = 0, max
     sizes = df.groupby("session")["item"].transform("size").to_numpy()
     rows = np.arange(len(df))
     ok = ~np.isnan(which) & (sizes >= 2)
-    train_rows, valid_rows, test_rows = rows[ok & (which >= 2)], rows[ok & (which == 1)], rows[ok & (which == 0)]
+    train_rows, valid_rows, test_rows = (
+        rows[ok & (which >= 2)],
+        rows[ok & (which == 1)],
+        rows[ok & (which == 0)],
+    )
     forbidden = _csr(df["user"].to_numpy(), df["item"].to_numpy(), hist.n_users)
-    valid = _sampled_evalset(hist, valid_rows, n_negatives, forbidden, df["user"].to_numpy()[valid_rows], seed)
-    test = _sampled_evalset(hist, test_rows, n_negatives, forbidden, df["user"].to_numpy()[test_rows], seed + 1)
+    valid = _sampled_evalset(
+        hist, valid_rows, n_negatives, forbidden, df["user"].to_numpy()[valid_rows], seed
+    )
+    test = _sampled_evalset(
+        hist, test_rows, n_negatives, forbidden, df["user"].to_numpy()[test_rows], seed + 1
+    )
     split = _finish(hist, train_rows, valid, test, f"baskets ({n_negatives} candidates)")
     split.train.meta = {**split.train.meta, "dropped_rows": int((~ok).sum())}
     add_session_context(split, max_context)
     return split
 
 
-def playlist_holdout(inter: Interactions, n_negatives: int = 100, seed: int = 0, max_context: int = 50) -> Split:
+def playlist_holdout(
+    inter: Interactions, n_negatives: int = 100, seed: int = 0, max_context: int = 50
+) -> Split:
     """Playlist continuation (MASR chapter): per playlist with >= 3 tracks, one random track ->
     validation, one -> test, each ranked against ``n_negatives`` tracks not in the playlist.
 
@@ -358,7 +432,9 @@ def playlist_holdout(inter: Interactions, n_negatives: int = 100, seed: int = 0,
     training tracks, padded) with ``inputs['context_mask']``.
     """
     if "session" not in inter.df:
-        raise DataError(f"{inter.name!r} has no session (playlist) column; load it with session='playlist_id'.")
+        raise DataError(
+            f"{inter.name!r} has no session (playlist) column; load it with session='playlist_id'."
+        )
     hist = _sorted_history(inter)
     df = hist.df
     pl_codes, pl_ids = pd.factorize(df["session"], sort=True)
@@ -386,7 +462,10 @@ def playlist_holdout(inter: Interactions, n_negatives: int = 100, seed: int = 0,
 
 # ---- context builders ----------------------------------------------------------------
 
-def recent_context(hist: Interactions, rows: np.ndarray, s: int) -> tuple[torch.Tensor, torch.Tensor]:
+
+def recent_context(
+    hist: Interactions, rows: np.ndarray, s: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``s`` most recent items of the same user before each row of ``hist`` (sorted by
     user then time), most recent last; padded on the left with ``n_items`` (the padding
     index) and a boolean mask (True = real item). Returns (context (m, s), mask (m, s))."""
@@ -410,16 +489,24 @@ def recent_context(hist: Interactions, rows: np.ndarray, s: int) -> tuple[torch.
 def add_recent_context(split: Split, s: int) -> Split:
     """Attach ``context``/``context_mask`` (the s most recent items before each row) to the
     training rows, validation and test rows of a split (in place; returns the split)."""
-    for part, rows in ((None, split.train_rows), (split.valid, split.valid.rows), (split.test, split.test.rows)):
+    for part, rows in (
+        (None, split.train_rows),
+        (split.valid, split.valid.rows),
+        (split.test, split.test.rows),
+    ):
         if rows is None:
-            raise DataError("recent contexts need a sampled split with row indices (leave_one_out, temporal_global).")
+            raise DataError(
+                "recent contexts need a sampled split with row indices (leave_one_out, temporal_global)."
+            )
         ctx, mask = recent_context(split.history, rows, s)
         target = split.train_inputs if part is None else part.inputs
         target["context"], target["context_mask"] = ctx, mask
     return split
 
 
-def add_session_context(split: Split, max_len: int, only_train_rows: bool = False, group: str = "session") -> Split:
+def add_session_context(
+    split: Split, max_len: int, only_train_rows: bool = False, group: str = "session"
+) -> Split:
     """Attach the other items of each row's basket/playlist as ``context`` (padded with
     ``n_items``, mask True on real items, at most ``max_len`` items, earliest first).
 
@@ -433,10 +520,14 @@ def add_session_context(split: Split, max_len: int, only_train_rows: bool = Fals
     ptr, members = _csr(g[pool_rows], pool_rows, int(g.max()) + 1)
     ptr, members = ptr.numpy(), members.numpy()
     pad = hist.n_items
-    for part, rows in ((None, split.train_rows), (split.valid, split.valid.rows), (split.test, split.test.rows)):
+    for part, rows in (
+        (None, split.train_rows),
+        (split.valid, split.valid.rows),
+        (split.test, split.test.rows),
+    ):
         ctx = np.full((len(rows), max_len), pad, dtype=np.int64)
         for j, r in enumerate(rows):
-            mem = members[ptr[g[r]]:ptr[g[r] + 1]]
+            mem = members[ptr[g[r]] : ptr[g[r] + 1]]
             mem = mem[mem != r][:max_len]
             ctx[j, : len(mem)] = items[mem]
         ctx_t = torch.as_tensor(ctx)

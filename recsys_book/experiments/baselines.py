@@ -38,13 +38,18 @@ import torch
 from recsys_book.data import leave_one_out, load_ml100k, planted_implicit
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.baselines import CML, SLIM, ItemKNN, MFBPR, pretrain_neumf
+from recsys_book.models.baselines import CML, MFBPR, SLIM, ItemKNN, pretrain_neumf
 from recsys_book.train import fit
 from recsys_book.utils import repo_root, seed_everything, write_text_atomic
 
 # SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10)
-PAPER = {"Item-KNN": (0.166, 0.073), "SLIM": (0.520, 0.298), "MF-BPR": (0.554, 0.316),
-         "CML (BPR)": (0.596, 0.326), "NeuMF++": (0.623, 0.341)}
+PAPER = {
+    "Item-KNN": (0.166, 0.073),
+    "SLIM": (0.520, 0.298),
+    "MF-BPR": (0.554, 0.316),
+    "CML (BPR)": (0.596, 0.326),
+    "NeuMF++": (0.623, 0.341),
+}
 
 GRIDS = {
     "Item-KNN": {"k": [None, 100, 20], "shrink": [0.0, 10.0]},
@@ -78,8 +83,9 @@ def _build(name: str, cfg: dict, split, epochs: int, seed: int):
         return EASE(nu, ni, reg=cfg["reg"]).fit(split), None
     if name == "NeuMF++":
         d = cfg["dim"]
-        model, hist = pretrain_neumf(split, dim=d, layers=(2 * d, d, d // 2), epochs=epochs,
-                                     lr=cfg["lr"], seed=seed, **FIT)
+        model, hist = pretrain_neumf(
+            split, dim=d, layers=(2 * d, d, d // 2), epochs=epochs, lr=cfg["lr"], seed=seed, **FIT
+        )
         return model, int(hist["neumf"].attrs["best_epoch"])
     if name == "MF-BPR":
         model, kw = MFBPR(nu, ni, cfg["dim"]), {"reg": cfg["reg"]}
@@ -93,13 +99,18 @@ def _build(name: str, cfg: dict, split, epochs: int, seed: int):
     return model, int(hist.attrs["best_epoch"])
 
 
-def run(split, quick: bool = False, seed: int = 0, models=None, log=print) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run(
+    split, quick: bool = False, seed: int = 0, models=None, log=print
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Tune every baseline on ``split.valid``; return (summary table, full grid table)."""
     epochs = 15 if quick else 30
     grid_rows, rows = [], {}
     pop = Popularity(split.n_users, split.n_items).fit(split)
-    rows["Popularity"] = {"config": "-", "valid NDCG@10": evaluate(pop, split.valid)["NDCG@10"],
-                          **{f"test {k}": v for k, v in evaluate(pop, split.test).items()}}
+    rows["Popularity"] = {
+        "config": "-",
+        "valid NDCG@10": evaluate(pop, split.valid)["NDCG@10"],
+        **{f"test {k}": v for k, v in evaluate(pop, split.test).items()},
+    }
     for name, grid in GRIDS.items():
         if models is not None and name not in models:
             continue
@@ -117,8 +128,13 @@ def run(split, quick: bool = False, seed: int = 0, models=None, log=print) -> tu
             t0 = time.perf_counter()
             model, best_epoch = _build(name, cfg, split, epochs, seed)
             valid = evaluate(model, split.valid)["NDCG@10"]
-            row = {"model": name, **{f"cfg_{k}": v for k, v in cfg.items()}, "best epoch": best_epoch,
-                   "valid NDCG@10": valid, "seconds": time.perf_counter() - t0}
+            row = {
+                "model": name,
+                **{f"cfg_{k}": v for k, v in cfg.items()},
+                "best epoch": best_epoch,
+                "valid NDCG@10": valid,
+                "seconds": time.perf_counter() - t0,
+            }
             grid_rows.append(row)
             log(f"{name:12s} {cfg} valid NDCG@10 {valid:.4f} (epoch {best_epoch})")
             if best is None or valid > best[0]:
@@ -128,7 +144,11 @@ def run(split, quick: bool = False, seed: int = 0, models=None, log=print) -> tu
         cfg_text = ", ".join(f"{k}={v}" for k, v in cfg.items())
         if best_epoch is not None:
             cfg_text += f", epochs={best_epoch}"
-        rows[name] = {"config": cfg_text, "valid NDCG@10": valid, **{f"test {k}": v for k, v in test.items()}}
+        rows[name] = {
+            "config": cfg_text,
+            "valid NDCG@10": valid,
+            **{f"test {k}": v for k, v in test.items()},
+        }
     table = pd.DataFrame(rows).T
     table["paper HR@10"] = [PAPER.get(n, (None, None))[0] for n in table.index]
     table["paper NDCG@10"] = [PAPER.get(n, (None, None))[1] for n in table.index]
@@ -151,19 +171,28 @@ def _markdown(table: pd.DataFrame, command: str, seconds: float, data: str) -> s
         "|---|---|---|---|---|---|---|",
     ]
     for name, r in table.iterrows():
+
         def f(x):
             return "-" if x is None or pd.isna(x) else f"{float(x):.3f}"
-        lines.append(f"| {name} | {r['config']} | {f(r['valid NDCG@10'])} | {f(r['test HR@10'])} | "
-                     f"{f(r['test NDCG@10'])} | {f(r['paper HR@10'])} | {f(r['paper NDCG@10'])} |")
+
+        lines.append(
+            f"| {name} | {r['config']} | {f(r['valid NDCG@10'])} | {f(r['test HR@10'])} | "
+            f"{f(r['test NDCG@10'])} | {f(r['paper HR@10'])} | {f(r['paper NDCG@10'])} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recsys_book reproduce baselines", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m recsys_book reproduce baselines",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
     p.add_argument("--quick", action="store_true", help="one configuration per model, <= 15 epochs")
-    p.add_argument("--planted", action="store_true", help="planted data instead of ML-100k (smoke run)")
+    p.add_argument(
+        "--planted", action="store_true", help="planted data instead of ML-100k (smoke run)"
+    )
     p.add_argument("--models", nargs="*", default=None, help=f"a subset of {list(GRIDS)}")
     p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)

@@ -36,8 +36,13 @@ METRICS = ("ndcg", "mrr", "novelty")
 KS = (5, 10, 20)
 COLS = ["NDCG@5", "NDCG@10", "NDCG@20", "MRR@5", "MRR@10", "MRR@20", "Novelty@10"]
 # CoRML paper, Table 2, ML-20M column (the paper has no ML-100k): a reference, not a target
-PAPER_ML20M = {"EASE": (0.2934, 0.4963), "GF-CF": (0.2671, 0.4506), "CoRML": (0.3103, 0.5098),
-               "SLIM": (0.2710, 0.4621), "CML": (0.2326, 0.3932)}
+PAPER_ML20M = {
+    "EASE": (0.2934, 0.4963),
+    "GF-CF": (0.2671, 0.4506),
+    "CoRML": (0.3103, 0.5098),
+    "SLIM": (0.2710, 0.4621),
+    "CML": (0.2326, 0.3932),
+}
 
 
 def _eval(model, split, part="test"):
@@ -59,13 +64,22 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
     def record(name, model, fit_s, params):
         res = _eval(model, split)
         rows[name] = {**res, "fit_s": round(fit_s, 2), "params": params}
-        log(f"{name:<28} NDCG@10 {res['NDCG@10']:.4f}  MRR@10 {res['MRR@10']:.4f}  "
-            f"Nov@10 {res['Novelty@10']:.4f}  fit {fit_s:.2f}s  {params}")
+        log(
+            f"{name:<28} NDCG@10 {res['NDCG@10']:.4f}  MRR@10 {res['MRR@10']:.4f}  "
+            f"Nov@10 {res['Novelty@10']:.4f}  fit {fit_s:.2f}s  {params}"
+        )
 
     def valid_score(model, model_name, **params):
         v = _eval(model, split, "valid")
-        grid_rows.append({"model": model_name, **params, "valid NDCG@10": v["NDCG@10"],
-                          "valid MRR@10": v["MRR@10"], "valid Novelty@10": v["Novelty@10"]})
+        grid_rows.append(
+            {
+                "model": model_name,
+                **params,
+                "valid NDCG@10": v["NDCG@10"],
+                "valid MRR@10": v["MRR@10"],
+                "valid Novelty@10": v["Novelty@10"],
+            }
+        )
         return v["NDCG@10"]
 
     pop = Popularity(n_u, n_i)
@@ -73,14 +87,19 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
 
     try:
         from recsys_book.models.baselines import ItemKNN
+
         knn = ItemKNN(n_u, n_i)
         record("ItemKNN", knn, _timed_fit(knn, split), "library defaults")
     except Exception as exc:  # noqa: BLE001 - the module may not exist yet
-        notes.append(f"ItemKNN skipped: recsys_book.models.baselines.ItemKNN unavailable ({type(exc).__name__}).")
+        notes.append(
+            f"ItemKNN skipped: recsys_book.models.baselines.ItemKNN unavailable ({type(exc).__name__})."
+        )
 
     # EASE
-    best = max((valid_score(EASE(n_u, n_i, reg=r).fit(split), "EASE", reg=r), r)
-               for r in (50.0, 100.0, 250.0, 500.0, 1000.0))
+    best = max(
+        (valid_score(EASE(n_u, n_i, reg=r).fit(split), "EASE", reg=r), r)
+        for r in (50.0, 100.0, 250.0, 500.0, 1000.0)
+    )
     ease = EASE(n_u, n_i, reg=best[1])
     record("EASE", ease, _timed_fit(ease, split), f"reg={best[1]:g}")
     ease_fit_s = rows["EASE"]["fit_s"]
@@ -93,14 +112,21 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
 
     # CoRML, the authors' defaults
     m = CoRML(n_u, n_i)
-    record("CoRML (authors' defaults)", m, _timed_fit(m, split),
-           "k=256, lam=0.75, t=0.1, rho=5e3, theta=1, 50 it.")
+    record(
+        "CoRML (authors' defaults)",
+        m,
+        _timed_fit(m, split),
+        "k=256, lam=0.75, t=0.1, rho=5e3, theta=1, 50 it.",
+    )
 
     # CoRML, coordinate search on validation
     m = CoRML(n_u, n_i, rho=rho, iterations=iterations)
     cfg = {"n_singular": 256, "lam": 0.75, "t": 0.1}
-    for knob, values in (("n_singular", (16, 32, 64, 128)), ("lam", (0.5, 0.75, 0.9)),
-                         ("t", (-0.2, -0.1, 0.0, 0.1, 0.2))):
+    for knob, values in (
+        ("n_singular", (16, 32, 64, 128)),
+        ("lam", (0.5, 0.75, 0.9)),
+        ("t", (-0.2, -0.1, 0.0, 0.1, 0.2)),
+    ):
         scores = []
         for v in values:
             trial = {**cfg, knob: v}
@@ -122,60 +148,112 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
         sm = CoRML(n_u, n_i, rho=rho, iterations=iterations, **{**cfg, "t": t}).fit(split)
         res = _eval(sm, split)
         sweep.append({"t": t, **{k: res[k] for k in ("NDCG@10", "MRR@10", "Novelty@10")}})
-        log(f"  t={t:+.1f}  NDCG@10 {res['NDCG@10']:.4f}  MRR@10 {res['MRR@10']:.4f}  Nov@10 {res['Novelty@10']:.4f}")
-    return {"rows": rows, "notes": notes, "grid": pd.DataFrame(grid_rows), "sweep": pd.DataFrame(sweep),
-            "cfg": cfg, "ease_fit_s": ease_fit_s, "corml_fit_s": corml_fit_s, "timings": timings}
+        log(
+            f"  t={t:+.1f}  NDCG@10 {res['NDCG@10']:.4f}  MRR@10 {res['MRR@10']:.4f}  Nov@10 {res['Novelty@10']:.4f}"
+        )
+    return {
+        "rows": rows,
+        "notes": notes,
+        "grid": pd.DataFrame(grid_rows),
+        "sweep": pd.DataFrame(sweep),
+        "cfg": cfg,
+        "ease_fit_s": ease_fit_s,
+        "corml_fit_s": corml_fit_s,
+        "timings": timings,
+    }
 
 
 def _markdown(out, dataset: str, command: str) -> str:
     table = pd.DataFrame(out["rows"]).T
     num = table[COLS].astype(float)
-    lines = [f"# CoRML Table 2 / Fig. 2 on {dataset}", "", f"Produced by `{command}`.", "",
-             ("Random per-user 60/20/20 split, full ranking, test part; hyper-parameters selected on "
-             "validation NDCG@10 (grids in `recsys_book/experiments/corml.py`)."), "",
-             "| model | " + " | ".join(COLS) + " | fit (s) | hyper-parameters |",
-             "|---|" + "---|" * (len(COLS) + 2)]
+    lines = [
+        f"# CoRML Table 2 / Fig. 2 on {dataset}",
+        "",
+        f"Produced by `{command}`.",
+        "",
+        (
+            "Random per-user 60/20/20 split, full ranking, test part; hyper-parameters selected on "
+            "validation NDCG@10 (grids in `recsys_book/experiments/corml.py`)."
+        ),
+        "",
+        "| model | " + " | ".join(COLS) + " | fit (s) | hyper-parameters |",
+        "|---|" + "---|" * (len(COLS) + 2),
+    ]
     for name, r in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join(f"{num.loc[name, c]:.4f}" for c in COLS)
-                     + f" | {r['fit_s']} | {r['params']} |")
+        lines.append(
+            f"| {name} | "
+            + " | ".join(f"{num.loc[name, c]:.4f}" for c in COLS)
+            + f" | {r['fit_s']} | {r['params']} |"
+        )
     ease, cor = num.loc["EASE"], num.loc["CoRML (tuned on valid)"]
     gf = num.loc["GF-CF"]
-    holds = lambda a, b: "holds" if a >= b else "does NOT hold"
-    lines += ["", "## Does CoRML beat EASE and GF-CF here?", "",
-              (f"- NDCG@10: CoRML {cor['NDCG@10']:.4f} vs EASE {ease['NDCG@10']:.4f} "
-              f"({holds(cor['NDCG@10'], ease['NDCG@10'])}), vs GF-CF {gf['NDCG@10']:.4f} "
-              f"({holds(cor['NDCG@10'], gf['NDCG@10'])})"),
-              (f"- MRR@10: CoRML {cor['MRR@10']:.4f} vs EASE {ease['MRR@10']:.4f} "
-              f"({holds(cor['MRR@10'], ease['MRR@10'])}), vs GF-CF {gf['MRR@10']:.4f} "
-              f"({holds(cor['MRR@10'], gf['MRR@10'])})"),
-              "- Paper, Table 2, ML-20M (another dataset; for orientation only): NDCG@10 / MRR@10 "
-              + ", ".join(f"{k} {v[0]:.4f} / {v[1]:.4f}" for k, v in PAPER_ML20M.items()) + ".",
-              "", "## Normalization strength t (Fig. 2), test part", "",
-              "| t | NDCG@10 | MRR@10 | Novelty@10 |", "|---|---|---|---|"]
+
+    def holds(a, b):
+        return "holds" if a >= b else "does NOT hold"
+
+    lines += [
+        "",
+        "## Does CoRML beat EASE and GF-CF here?",
+        "",
+        (
+            f"- NDCG@10: CoRML {cor['NDCG@10']:.4f} vs EASE {ease['NDCG@10']:.4f} "
+            f"({holds(cor['NDCG@10'], ease['NDCG@10'])}), vs GF-CF {gf['NDCG@10']:.4f} "
+            f"({holds(cor['NDCG@10'], gf['NDCG@10'])})"
+        ),
+        (
+            f"- MRR@10: CoRML {cor['MRR@10']:.4f} vs EASE {ease['MRR@10']:.4f} "
+            f"({holds(cor['MRR@10'], ease['MRR@10'])}), vs GF-CF {gf['MRR@10']:.4f} "
+            f"({holds(cor['MRR@10'], gf['MRR@10'])})"
+        ),
+        "- Paper, Table 2, ML-20M (another dataset; for orientation only): NDCG@10 / MRR@10 "
+        + ", ".join(f"{k} {v[0]:.4f} / {v[1]:.4f}" for k, v in PAPER_ML20M.items())
+        + ".",
+        "",
+        "## Normalization strength t (Fig. 2), test part",
+        "",
+        "| t | NDCG@10 | MRR@10 | Novelty@10 |",
+        "|---|---|---|---|",
+    ]
     sw = out["sweep"]
     for _, r in sw.iterrows():
-        lines.append(f"| {r['t']:+.1f} | {r['NDCG@10']:.4f} | {r['MRR@10']:.4f} | {r['Novelty@10']:.4f} |")
+        lines.append(
+            f"| {r['t']:+.1f} | {r['NDCG@10']:.4f} | {r['MRR@10']:.4f} | {r['Novelty@10']:.4f} |"
+        )
     nov = sw["Novelty@10"].to_numpy()
     mono = bool((nov[1:] < nov[:-1]).all())
-    lines += ["", (f"Novelty@10 {'falls monotonically' if mono else 'does NOT fall monotonically'} as t grows "
-              f"from -0.2 to 0.2 (paper, Fig. 2: it does on Gowalla and ML-20M)."), "",
-              "## Fit time", "",
-              f"CoRML (tuned) {out['corml_fit_s']:.2f} s vs EASE {out['ease_fit_s']:.2f} s: "
-              f"{out['corml_fit_s'] / max(out['ease_fit_s'], 1e-9):.1f}x (target: within 10x). "
-              "Where CoRML's time goes: "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in out["timings"].items()) + ".", ""]
+    lines += [
+        "",
+        (
+            f"Novelty@10 {'falls monotonically' if mono else 'does NOT fall monotonically'} as t grows "
+            f"from -0.2 to 0.2 (paper, Fig. 2: it does on Gowalla and ML-20M)."
+        ),
+        "",
+        "## Fit time",
+        "",
+        f"CoRML (tuned) {out['corml_fit_s']:.2f} s vs EASE {out['ease_fit_s']:.2f} s: "
+        f"{out['corml_fit_s'] / max(out['ease_fit_s'], 1e-9):.1f}x (target: within 10x). "
+        "Where CoRML's time goes: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in out["timings"].items())
+        + ".",
+        "",
+    ]
     for n in out["notes"]:
         lines.append(f"Note: {n}")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recsys_book reproduce corml", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m recsys_book reproduce corml",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     p.add_argument("--iterations", type=int, default=10, help="ADMM iterations of the tuned CoRML")
     p.add_argument("--rho", type=float, default=500.0, help="ADMM rho of the tuned CoRML")
-    p.add_argument("--planted", action="store_true", help="planted data instead of ML-100k (smoke run)")
+    p.add_argument(
+        "--planted", action="store_true", help="planted data instead of ML-100k (smoke run)"
+    )
     p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)
     seed_everything(args.seed)

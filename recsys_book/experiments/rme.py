@@ -32,14 +32,27 @@ import torch
 
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.rme import (RME, U_RME, WMF, Cofactor, I_RME, Item2Vec, activity_groups,
-                                    explicit_split, fit_implicit, sppmi_matrices)
+from recsys_book.models.rme import (
+    I_RME,
+    RME,
+    U_RME,
+    WMF,
+    Cofactor,
+    Item2Vec,
+    activity_groups,
+    explicit_split,
+    fit_implicit,
+    sppmi_matrices,
+)
 from recsys_book.utils import repo_root, seed_everything, write_text_atomic
 
 PAPER_ML10M = {  # Table 4.2, MovieLens-10M: Recall@5, NDCG@20, MAP@10
-    "Item-KNN": (0.0137, 0.0338, 0.0397), "Item2Vec": (0.1020, 0.1001, 0.0502),
-    "WMF": (0.1280, 0.1245, 0.0655), "Cofactor": (0.1460, 0.1381, 0.0772),
-    "U_RME": (0.1516, 0.1412, 0.0818), "I_RME": (0.1511, 0.1422, 0.0817),
+    "Item-KNN": (0.0137, 0.0338, 0.0397),
+    "Item2Vec": (0.1020, 0.1001, 0.0502),
+    "WMF": (0.1280, 0.1245, 0.0655),
+    "Cofactor": (0.1460, 0.1381, 0.0772),
+    "U_RME": (0.1516, 0.1412, 0.0818),
+    "I_RME": (0.1511, 0.1422, 0.0817),
     "RME": (0.1562, 0.1458, 0.0841),
 }
 ALS = {"WMF": WMF, "Cofactor": Cofactor, "U_RME": U_RME, "I_RME": I_RME, "RME": RME}
@@ -55,6 +68,7 @@ def _metrics(model, evalset) -> dict:
 def _itemknn():
     try:
         from recsys_book.models.baselines import ItemKNN  # noqa: F401
+
         return ItemKNN
     except ImportError:
         return None
@@ -62,19 +76,36 @@ def _itemknn():
 
 def _fit_als(name, split, dis, mats, lam, k, sweeps):
     m = ALS[name](split.n_users, split.n_items, k=k, lam=lam)
-    return m.fit(split, disliked=dis, n_sweeps=sweeps, valid=split.valid, metric="NDCG@100",
-                 patience=1, matrices=mats)
+    return m.fit(
+        split,
+        disliked=dis,
+        n_sweeps=sweeps,
+        valid=split.valid,
+        metric="NDCG@100",
+        patience=1,
+        matrices=mats,
+    )
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recsys_book reproduce rme", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m recsys_book reproduce rme",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--seeds", type=int, default=5, help="repeated splits (default 5)")
     p.add_argument("--grid", default="0.1,1,10", help="lambda grid, comma separated")
     p.add_argument("--k", type=int, default=40)
     p.add_argument("--sweeps", type=int, default=10, help="max ALS sweeps")
     p.add_argument("--tau", type=float, default=0.2, help="Algorithm 2 drawing ratio")
     p.add_argument("--no-implicit", action="store_true", help="skip Algorithm 2")
+    p.add_argument(
+        "--protocol",
+        choices=["temporal", "random"],
+        default="temporal",
+        help="temporal: the chapter's global temporal hold-out (writes rme.*); "
+        "random: per-user random 70/10/20 of the likes (writes rme_random.*)",
+    )
     p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)
     args.argv = " ".join(sys.argv[1:] if argv is None else list(argv))
@@ -92,46 +123,81 @@ def main(argv=None) -> int:
     ItemKNN = _itemknn()
     for seed in range(args.seeds):
         seed_everything(seed)
-        split, dis = explicit_split(inter, like=4, dislike=2, test_frac=0.2, valid_frac=0.1,
-                                    seed=seed)
+        split, dis = explicit_split(
+            inter,
+            like=4,
+            dislike=2,
+            test_frac=0.2,
+            valid_frac=0.1,
+            seed=seed,
+            protocol=args.protocol,
+        )
         mats = sppmi_matrices(split.train, dis, shift=1.0)
-        if seed == 0:   # one lambda for all models (as in the chapter), on split 0's validation
+        if seed == 0:  # one lambda for all models (as in the chapter), on split 0's validation
             scores = {}
             for lam in grid:
                 m = _fit_als("RME", split, dis, mats, lam, args.k, args.sweeps)
                 scores[lam] = float(m.history_["NDCG@100"].max())
             chosen = {name: max(scores, key=scores.get) for name in ALS}
             print(f"  RME validation NDCG@100 by lambda {scores} -> {chosen['RME']}", flush=True)
-        models = {"Popularity": Popularity(split.n_users, split.n_items).fit(split),
-                  "Item2Vec": Item2Vec(split.n_users, split.n_items, k=args.k).fit(split,
-                                                                                   matrices=mats)}
+        models = {
+            "Popularity": Popularity(split.n_users, split.n_items).fit(split),
+            "Item2Vec": Item2Vec(split.n_users, split.n_items, k=args.k).fit(split, matrices=mats),
+        }
         if ItemKNN is not None:
             models["Item-KNN"] = ItemKNN(split.n_users, split.n_items).fit(split)
         for name in ALS:
             models[name] = _fit_als(name, split, dis, mats, chosen[name], args.k, args.sweeps)
         if not args.no_implicit:
-            alg2, hist = fit_implicit(split, tau=args.tau, max_iter=3, seed=seed, metric="NDCG@100",
-                                      n_sweeps=args.sweeps, init=models["WMF"], k=args.k,
-                                      lam=chosen["RME"])
+            alg2, hist = fit_implicit(
+                split,
+                tau=args.tau,
+                max_iter=3,
+                seed=seed,
+                metric="NDCG@100",
+                n_sweeps=args.sweeps,
+                init=models["WMF"],
+                k=args.k,
+                lam=chosen["RME"],
+            )
             models["RME (Alg. 2, implicit)"] = alg2
             alg2_rows.append(hist.assign(seed=seed))
         grp = activity_groups(split.train, split.test)
         for name, m in models.items():
             r = _metrics(m, split.test)
-            rows.append({"model": name, "seed": seed, "lambda": chosen.get(name, np.nan),
-                         "sweeps": getattr(m, "best_sweep_", np.nan), **r})
+            rows.append(
+                {
+                    "model": name,
+                    "seed": seed,
+                    "lambda": chosen.get(name, np.nan),
+                    "sweeps": getattr(m, "best_sweep_", np.nan),
+                    **r,
+                }
+            )
             per = evaluate(m, split.test, ks=(5,), metrics=("recall",), per_row=True)
             per = per["Recall@5"].to_numpy()
             for g in ("cold", "warm", "active"):
-                groups_rows.append({"model": name, "seed": seed, "group": g,
-                                    "Recall@5": per[grp == g].mean()})
+                groups_rows.append(
+                    {"model": name, "seed": seed, "group": g, "Recall@5": per[grp == g].mean()}
+                )
         print(f"split {seed}: done ({time.time() - t0:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "rme.csv", df.to_csv(index=False))
-    write_text_atomic(out_dir / "rme.md", _report(df, pd.DataFrame(groups_rows), alg2_rows, chosen,
-                                                  args, ItemKNN is not None, time.time() - t0))
-    print((out_dir / "rme.md").read_text())
+    stem = "rme" if args.protocol == "temporal" else "rme_random"
+    write_text_atomic(out_dir / f"{stem}.csv", df.to_csv(index=False))
+    write_text_atomic(
+        out_dir / f"{stem}.md",
+        _report(
+            df,
+            pd.DataFrame(groups_rows),
+            alg2_rows,
+            chosen,
+            args,
+            ItemKNN is not None,
+            time.time() - t0,
+        ),
+    )
+    print((out_dir / f"{stem}.md").read_text())
     return 0
 
 
@@ -140,18 +206,38 @@ def _fmt(s: pd.Series) -> str:
 
 
 def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
-    order = [m for m in ["Popularity", "Item-KNN", "Item2Vec", "WMF", "Cofactor", "U_RME", "I_RME",
-                         "RME", "RME (Alg. 2, implicit)"] if m in set(df["model"])]
+    order = [
+        m
+        for m in [
+            "Popularity",
+            "Item-KNN",
+            "Item2Vec",
+            "WMF",
+            "Cofactor",
+            "U_RME",
+            "I_RME",
+            "RME",
+            "RME (Alg. 2, implicit)",
+        ]
+        if m in set(df["model"])
+    ]
     lines = [
         "# RME, Table 4.2 on MovieLens-100k",
         "",
         f"Produced by `{('python -m recsys_book reproduce rme ' + args.argv).strip()}` "
         f"({args.seeds} splits, k = {args.k}, {seconds:.0f} s on this machine's CPU).",
         "",
-        "Protocol: liked = rating >= 4, disliked = rating <= 2; global temporal hold-out on the "
-        "liked interactions (latest 20 % = test, a random 10 % of the rest = validation, re-drawn "
-        "per split); "
-        "full ranking with training items masked. One lambda for all models, chosen on RME's "
+        "Protocol: liked = rating >= 4, disliked = rating <= 2; "
+        + (
+            "global temporal hold-out on the liked interactions (latest 20 % = test, a random "
+            "10 % of the rest = validation, re-drawn per split); "
+            if args.protocol == "temporal"
+            else "a random per-user 70/10/20 split of the liked interactions (re-drawn per split; "
+            "all dislikes train Y). On ML-100k the temporal hold-out leaves most test users "
+            "without training likes (see results/rme.md), so this protocol is where the models "
+            "can be compared; "
+        )
+        + "full ranking with training items masked. One lambda for all models, chosen on RME's "
         f"validation NDCG@100 of split 0 from {{{args.grid}}}: {chosen['RME']:g}. "
         "ALS early-stopped on validation NDCG@100 (max "
         f"{args.sweeps} sweeps). Recall@K divides by the number of held-out items (the authors' "
@@ -170,9 +256,13 @@ def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
     if not has_knn:
         lines += ["", "Item-KNN: `recsys_book.models.baselines.ItemKNN` does not exist; not run."]
     mean = df.groupby("model")[MAIN].mean()
-    lines += ["", "## Does the paper's ordering RME > U_RME, I_RME > Cofactor > WMF hold here?", "",
-              "| metric | RME > U_RME and I_RME | U_RME and I_RME > Cofactor | Cofactor > WMF |",
-              "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Does the paper's ordering RME > U_RME, I_RME > Cofactor > WMF hold here?",
+        "",
+        "| metric | RME > U_RME and I_RME | U_RME and I_RME > Cofactor | Cofactor > WMF |",
+        "|---|---|---|---|",
+    ]
     for c in MAIN:
         v = mean[c]
         a = v["RME"] > max(v["U_RME"], v["I_RME"])
@@ -180,35 +270,62 @@ def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
         w = v["Cofactor"] > v["WMF"]
         yn = ["yes" if x else "no" for x in (a, b, w)]
         lines.append(f"| {c} | " + " | ".join(yn) + " |")
-    wins = (df.pivot(index="seed", columns="model", values="NDCG@20"))
-    lines += ["", "Per split, NDCG@20 of RME minus WMF: "
-              + ", ".join(f"{x:+.4f}" for x in (wins["RME"] - wins["WMF"]).to_numpy()) + "."]
-    lines += ["", "## NDCG@N (Fig. 4.2), mean over splits", "",
-              "| model | " + " | ".join(CURVE) + " |", "|---|" + "---|" * len(CURVE)]
+    wins = df.pivot(index="seed", columns="model", values="NDCG@20")
+    lines += [
+        "",
+        "Per split, NDCG@20 of RME minus WMF: "
+        + ", ".join(f"{x:+.4f}" for x in (wins["RME"] - wins["WMF"]).to_numpy())
+        + ".",
+    ]
+    lines += [
+        "",
+        "## NDCG@N (Fig. 4.2), mean over splits",
+        "",
+        "| model | " + " | ".join(CURVE) + " |",
+        "|---|" + "---|" * len(CURVE),
+    ]
     for m in order:
         d = df[df["model"] == m]
         lines.append(f"| {m} | " + " | ".join(f"{d[c].mean():.4f}" for c in CURVE) + " |")
     g = groups.groupby(["model", "group"])["Recall@5"].mean().unstack()[["cold", "warm", "active"]]
-    lines += ["", "## Recall@5 by user activity (Fig. 4.7: cold 20 % / warm 60 % / active 20 % of "
-              "test users by training likes), mean over splits", "",
-              "| model | cold | warm | active |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Recall@5 by user activity (Fig. 4.7: cold 20 % / warm 60 % / active 20 % of "
+        "test users by training likes), mean over splits",
+        "",
+        "| model | cold | warm | active |",
+        "|---|---|---|---|",
+    ]
     for m in order:
         lines.append(f"| {m} | " + " | ".join(f"{g.loc[m, c]:.4f}" for c in g.columns) + " |")
     if alg2_rows:
         a = pd.concat(alg2_rows)
-        lines += ["", f"## Algorithm 2 (dislikes hidden, inferred with tau = {args.tau})", "",
-                  "Validation NDCG@100 per EM iteration (iteration 0 = the WMF start; the loop "
-                  "stops at the first iteration that does not improve):", "",
-                  "| split | " + " | ".join(f"iter {i}" for i in sorted(a["iter"].unique())) + " |",
-                  "|---|" + "---|" * a["iter"].nunique()]
+        lines += [
+            "",
+            f"## Algorithm 2 (dislikes hidden, inferred with tau = {args.tau})",
+            "",
+            "Validation NDCG@100 per EM iteration (iteration 0 = the WMF start; the loop "
+            "stops at the first iteration that does not improve):",
+            "",
+            "| split | " + " | ".join(f"iter {i}" for i in sorted(a["iter"].unique())) + " |",
+            "|---|" + "---|" * a["iter"].nunique(),
+        ]
         for s, d in a.groupby("seed"):
             vals = dict(zip(d["iter"], d["NDCG@100"]))
-            lines.append(f"| {s} | " + " | ".join(f"{vals[i]:.4f}" if i in vals else "–"
-                                                  for i in sorted(a["iter"].unique())) + " |")
+            lines.append(
+                f"| {s} | "
+                + " | ".join(
+                    f"{vals[i]:.4f}" if i in vals else "–" for i in sorted(a["iter"].unique())
+                )
+                + " |"
+            )
         r_imp, r_exp = mean.loc["RME (Alg. 2, implicit)"], mean.loc["RME"]
-        lines += ["", f"Test NDCG@20: RME with inferred dislikes {r_imp['NDCG@20']:.4f}, with "
-                  f"the real dislikes {r_exp['NDCG@20']:.4f}, "
-                  f"WMF {mean.loc['WMF', 'NDCG@20']:.4f}."]
+        lines += [
+            "",
+            f"Test NDCG@20: RME with inferred dislikes {r_imp['NDCG@20']:.4f}, with "
+            f"the real dislikes {r_exp['NDCG@20']:.4f}, "
+            f"WMF {mean.loc['WMF', 'NDCG@20']:.4f}.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -313,7 +313,11 @@ def tuned_baselines_section(out: Path, sdm: dict) -> list[str]:
     built, not only over the quickly trained ones above."""
     path = out / "baselines.csv"
     if not path.exists():
-        return ["", "(Run `python -m recsys_book reproduce baselines` to add the tuned baselines.)", ""]
+        return [
+            "",
+            "(Run `python -m recsys_book reproduce baselines` to add the tuned baselines.)",
+            "",
+        ]
     base = pd.read_csv(path, index_col=0)
     best = base.drop(index="Popularity", errors="ignore")["test NDCG@10"].idxmax()
     lines = [
@@ -323,7 +327,9 @@ def tuned_baselines_section(out: Path, sdm: dict) -> list[str]:
         "|---|---|---|---|",
     ]
     for name, r in base.iterrows():
-        lines.append(f"| {name} | {r['test HR@10']:.3f} | {r['test NDCG@10']:.3f} | {r['config']} |")
+        lines.append(
+            f"| {name} | {r['test HR@10']:.3f} | {r['test NDCG@10']:.3f} | {r['config']} |"
+        )
     lines.append(f"| SDM (above) | {sdm['HR@10']:.3f} | {sdm['NDCG@10']:.3f} | |")
     b = base.loc[best]
     lines += [

@@ -41,8 +41,9 @@ class MFBPR(Recommender):
 
     L2 as in BPR: reg * (||p_u||^2 + ||q_i||^2 + ||q_j||^2) / B."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1,
-                 bias: bool = True):
+    def __init__(
+        self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1, bias: bool = True
+    ):
         super().__init__(n_users, n_items)
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
@@ -76,8 +77,9 @@ class CML(Recommender):
     After each optimiser step (``post_step``) the embeddings are projected back into the
     unit ball, as in the CML paper."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1,
-                 clip: bool = True):
+    def __init__(
+        self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1, clip: bool = True
+    ):
         super().__init__(n_users, n_items)
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
@@ -117,8 +119,9 @@ class ItemKNN(ItemItemModel):
     def __init__(self, n_users: int, n_items: int, k: int | None = None, shrink: float = 0.0):
         super().__init__(n_users, n_items)
         if k is not None and (not isinstance(k, int) or k < 1):
-            raise ValueError(f"k must be a positive int (neighbours kept per item) or None, "
-                             f"got {k!r}")
+            raise ValueError(
+                f"k must be a positive int (neighbours kept per item) or None, got {k!r}"
+            )
         if shrink < 0:
             raise ValueError(f"shrink must be >= 0, got {shrink!r}")
         self.k, self.shrink = k, float(shrink)
@@ -126,13 +129,13 @@ class ItemKNN(ItemItemModel):
     @torch.no_grad()
     def fit(self, data) -> "ItemKNN":
         inter = self._check_data(data)
-        R = interaction_matrix(inter, device=self.device)              # (U, I) binary
-        G = R.t() @ R                                                    # (I, I) co-occurrences
-        norm = G.diagonal().sqrt()                                       # (I,) ||r_i||
+        R = interaction_matrix(inter, device=self.device)  # (U, I) binary
+        G = R.t() @ R  # (I, I) co-occurrences
+        norm = G.diagonal().sqrt()  # (I,) ||r_i||
         S = G / (norm[:, None] * norm[None, :] + self.shrink).clamp(min=1e-12)
-        S.fill_diagonal_(0.0)                                            # not its own neighbour
+        S.fill_diagonal_(0.0)  # not its own neighbour
         if self.k is not None and self.k < self.n_items - 1:
-            top = torch.topk(S, self.k, dim=0).indices                   # (k, I) per target column
+            top = torch.topk(S, self.k, dim=0).indices  # (k, I) per target column
             keep = torch.zeros_like(S, dtype=torch.bool).scatter_(0, top, True)
             S = S * keep
         self.R, self.W = R, S
@@ -159,30 +162,39 @@ class SLIM(ItemItemModel):
     ``dtype`` (float32 by default; float64 for tight identities).
     """
 
-    def __init__(self, n_users: int, n_items: int, l1: float = 1.0, l2: float = 100.0,
-                 rho: float = 1000.0, n_iter: int = 30, dtype: torch.dtype = torch.float32):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        l1: float = 1.0,
+        l2: float = 100.0,
+        rho: float = 1000.0,
+        n_iter: int = 30,
+        dtype: torch.dtype = torch.float32,
+    ):
         super().__init__(n_users, n_items)
         self.dtype = dtype
         if l1 < 0 or l2 < 0 or rho <= 0 or n_iter < 1:
-            raise ValueError(f"need l1 >= 0, l2 >= 0, rho > 0, n_iter >= 1; "
-                             f"got {l1}, {l2}, {rho}, {n_iter}")
+            raise ValueError(
+                f"need l1 >= 0, l2 >= 0, rho > 0, n_iter >= 1; got {l1}, {l2}, {rho}, {n_iter}"
+            )
         self.l1, self.l2, self.rho, self.n_iter = float(l1), float(l2), float(rho), int(n_iter)
 
     @torch.no_grad()
     def fit(self, data) -> "SLIM":
         inter = self._check_data(data)
         R = interaction_matrix(inter, device=self.device, dtype=self.dtype)  # (U, I)
-        G_ = R.t() @ R                                                   # (I, I) Gram
+        G_ = R.t() @ R  # (I, I) Gram
         eye = torch.eye(self.n_items, dtype=R.dtype, device=R.device)
-        P = torch.linalg.inv(G_ + (self.l2 + self.rho) * eye)            # (I, I)
+        P = torch.linalg.inv(G_ + (self.l2 + self.rho) * eye)  # (I, I)
         PG = P @ G_
         C = torch.zeros_like(G_)
         dual = torch.zeros_like(G_)
         dP = P.diagonal()
         for _ in range(self.n_iter):
-            B = PG + self.rho * (P @ (C - dual))                         # smooth step
-            B -= P * (B.diagonal() / dP)[None, :]                        # enforce diag(B) = 0
-            C = (B + dual - self.l1 / self.rho).clamp(min=0.0)           # sparse, >= 0
+            B = PG + self.rho * (P @ (C - dual))  # smooth step
+            B -= P * (B.diagonal() / dP)[None, :]  # enforce diag(B) = 0
+            C = (B + dual - self.l1 / self.rho).clamp(min=0.0)  # sparse, >= 0
             dual += B - C
         C.fill_diagonal_(0.0)
         self.R, self.W = R.float(), C.float()
@@ -204,10 +216,10 @@ class GMF(Recommender):
         nn.init.normal_(self.item.weight, std=init_std)
 
     def features(self, users, items):
-        return self.user(users)[:, None, :] * self.item(items)          # (B, C, d)
+        return self.user(users)[:, None, :] * self.item(items)  # (B, C, d)
 
     def score(self, users, items, **inputs):
-        return self.out(self.features(users, items)).squeeze(-1)        # (B, C)
+        return self.out(self.features(users, items)).squeeze(-1)  # (B, C)
 
 
 class MLP(Recommender):
@@ -218,12 +230,19 @@ class MLP(Recommender):
     computed as W_u p_u + W_i q_i (the same linear map as on the concatenation), so the
     item part is computed once per item and not once per (user, item) pair."""
 
-    def __init__(self, n_users: int, n_items: int, layers: Sequence[int] = (64, 32, 16),
-                 init_std: float = 0.01, dropout: float = 0.0):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        layers: Sequence[int] = (64, 32, 16),
+        init_std: float = 0.01,
+        dropout: float = 0.0,
+    ):
         super().__init__(n_users, n_items)
         if len(layers) < 1 or any(int(w) < 1 for w in layers) or layers[0] % 2:
-            raise ValueError(f"layers must be positive widths with an even first one, "
-                             f"got {layers!r}")
+            raise ValueError(
+                f"layers must be positive widths with an even first one, got {layers!r}"
+            )
         self.layers, self.dropout = tuple(int(w) for w in layers), float(dropout)
         half = layers[0] // 2
         self.user = nn.Embedding(n_users, half)
@@ -241,13 +260,13 @@ class MLP(Recommender):
 
     def features(self, users, items):
         half = self.user.embedding_dim
-        w = self.first.weight                                           # (h1, 2 * half)
-        zu = self.user(users) @ w[:, :half].T + self.first.bias         # (B, h1)
-        zi = self.item(items) @ w[:, half:].T                           # (B, C, h1)
-        return self.tower(zu[:, None, :] + zi)                          # (B, C, h_L)
+        w = self.first.weight  # (h1, 2 * half)
+        zu = self.user(users) @ w[:, :half].T + self.first.bias  # (B, h1)
+        zi = self.item(items) @ w[:, half:].T  # (B, C, h1)
+        return self.tower(zu[:, None, :] + zi)  # (B, C, h_L)
 
     def score(self, users, items, **inputs):
-        return self.out(self.features(users, items)).squeeze(-1)        # (B, C)
+        return self.out(self.features(users, items)).squeeze(-1)  # (B, C)
 
 
 class NeuMF(Recommender):
@@ -258,19 +277,25 @@ class NeuMF(Recommender):
     alpha b_GMF + (1 - alpha) b_MLP, so the initial score is exactly
     alpha * GMF.score + (1 - alpha) * MLP.score (Eq. 13 of NCF, with its alpha = 0.5)."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 32,
-                 layers: Sequence[int] = (64, 32, 16), init_std: float = 0.01,
-                 dropout: float = 0.0):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 32,
+        layers: Sequence[int] = (64, 32, 16),
+        init_std: float = 0.01,
+        dropout: float = 0.0,
+    ):
         super().__init__(n_users, n_items)
         self.gmf = GMF(n_users, n_items, dim, init_std)
         self.mlp = MLP(n_users, n_items, layers, init_std, dropout)
         d_mlp = self.mlp.out.in_features
         self.out = nn.Linear(dim + d_mlp, 1)
-        del self.gmf.out, self.mlp.out                      # the fused head replaces both
+        del self.gmf.out, self.mlp.out  # the fused head replaces both
 
     def score(self, users, items, **inputs):
         z = torch.cat([self.gmf.features(users, items), self.mlp.features(users, items)], dim=-1)
-        return self.out(z).squeeze(-1)                                  # (B, C)
+        return self.out(z).squeeze(-1)  # (B, C)
 
     @classmethod
     @torch.no_grad()
@@ -280,8 +305,9 @@ class NeuMF(Recommender):
             raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
         if (gmf.n_users, gmf.n_items) != (mlp.n_users, mlp.n_items):
             raise ValueError("GMF and MLP were built for different numbers of users/items.")
-        model = cls(gmf.n_users, gmf.n_items, gmf.user.embedding_dim, mlp.layers,
-                    dropout=mlp.dropout)
+        model = cls(
+            gmf.n_users, gmf.n_items, gmf.user.embedding_dim, mlp.layers, dropout=mlp.dropout
+        )
         model.gmf = copy.deepcopy(gmf)
         model.mlp = copy.deepcopy(mlp)
         del model.gmf.out, model.mlp.out
@@ -291,9 +317,17 @@ class NeuMF(Recommender):
         return model.to(gmf.device)
 
 
-def pretrain_neumf(split, dim: int = 32, layers: Sequence[int] = (64, 32, 16), alpha: float = 0.5,
-                   epochs: int = 20, gmf_kwargs: dict | None = None, mlp_kwargs: dict | None = None,
-                   neumf_kwargs: dict | None = None, **fit_kwargs):
+def pretrain_neumf(
+    split,
+    dim: int = 32,
+    layers: Sequence[int] = (64, 32, 16),
+    alpha: float = 0.5,
+    epochs: int = 20,
+    gmf_kwargs: dict | None = None,
+    mlp_kwargs: dict | None = None,
+    neumf_kwargs: dict | None = None,
+    **fit_kwargs,
+):
     """NeuMF++ (NCF Section 3.4.1): train GMF and MLP with :func:`~recsys_book.train.fit`,
     fuse them with :meth:`NeuMF.from_pretrained`, then fine-tune the fused model.
 

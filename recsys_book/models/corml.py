@@ -68,6 +68,7 @@ from recsys_book.utils import get_device
 
 # ---- Theorem 3.1 / Lemma 3.2 ------------------------------------------------------------
 
+
 def gershgorin_discs(A: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Lemma 3.2: centres A_ii and radii r_i = sum_{j != i} |A_ij| of the Gershgorin discs."""
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -90,7 +91,9 @@ def gershgorin_omega(H: torch.Tensor, x: torch.Tensor) -> float:
     return float((h / x).max())
 
 
-def metric_from_hollow(H: torch.Tensor, x: torch.Tensor, omega: float | None = None) -> torch.Tensor:
+def metric_from_hollow(
+    H: torch.Tensor, x: torch.Tensor, omega: float | None = None
+) -> torch.Tensor:
     """W = H + omega diag(x), a PSD weight matrix of a generalised Mahalanobis distance."""
     omega = gershgorin_omega(H, x) if omega is None else omega
     return H + omega * torch.diag(x)
@@ -99,27 +102,30 @@ def metric_from_hollow(H: torch.Tensor, x: torch.Tensor, omega: float | None = N
 def mahalanobis_sq(P: torch.Tensor, Q: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Squared generalised Mahalanobis distances (Eq. 13) between the columns of P (n x U)
     and of Q (n x I): d^2[u, i] = p_u^T W p_u + q_i^T W q_i - 2 p_u^T W q_i."""
-    pw = (P * (W @ P)).sum(0)                     # (U,)
-    qw = (Q * (W @ Q)).sum(0)                     # (I,)
+    pw = (P * (W @ P)).sum(0)  # (U,)
+    qw = (Q * (W @ Q)).sum(0)  # (I,)
     return pw[:, None] + qw[None, :] - 2 * P.t() @ W @ Q
 
 
 # ---- configuration -----------------------------------------------------------------------
+
 
 @dataclass
 class CoRMLConfig:
     """Defaults of the authors' code (Params/Overall.yaml), tuned for Pinterest-sized data;
     on ML-100k select n_singular, lam and t on validation (see experiments/corml.py)."""
 
-    lam: float = 0.75          # weight of the learned term H vs the graph filter G (Eq. 26)
-    t: float = 0.1             # normalization strength (item_degree_norm)
-    rho: float = 5e3           # ADMM step (dual_step_length)
-    theta: float = 1.0         # L2 weight (l2_regularization, authors' scale)
-    eps: float = 1.0           # global scaling of phi (10 ** global_scaling)
-    t_u: float = 0.0           # user-degree scaling of phi (user_scaling)
-    n_singular: int = 256      # singular vectors for G (eigenvectors)
-    iterations: int = 50       # ADMM iterations (admm_iter)
-    storage_dim: int | None = None  # sparsify H to the storage of d-dim embeddings (64 in the paper)
+    lam: float = 0.75  # weight of the learned term H vs the graph filter G (Eq. 26)
+    t: float = 0.1  # normalization strength (item_degree_norm)
+    rho: float = 5e3  # ADMM step (dual_step_length)
+    theta: float = 1.0  # L2 weight (l2_regularization, authors' scale)
+    eps: float = 1.0  # global scaling of phi (10 ** global_scaling)
+    t_u: float = 0.0  # user-degree scaling of phi (user_scaling)
+    n_singular: int = 256  # singular vectors for G (eigenvectors)
+    iterations: int = 50  # ADMM iterations (admm_iter)
+    storage_dim: int | None = (
+        None  # sparsify H to the storage of d-dim embeddings (64 in the paper)
+    )
 
 
 @dataclass
@@ -127,11 +133,11 @@ class _Cache:
     """Everything that can be reused across fits on the same training matrix."""
 
     R: torch.Tensor
-    d: torch.Tensor                      # item degrees, clipped at 1 (I,)
-    du: torch.Tensor                     # user degrees, clipped at 1 (U,)
-    V: torch.Tensor | None = None        # right singular vectors (I, k_max)
-    RtR: torch.Tensor | None = None      # R^T R (I, I)
-    store: dict = field(default_factory=dict)   # keyed small caches (one entry per kind)
+    d: torch.Tensor  # item degrees, clipped at 1 (I,)
+    du: torch.Tensor  # user degrees, clipped at 1 (U,)
+    V: torch.Tensor | None = None  # right singular vectors (I, k_max)
+    RtR: torch.Tensor | None = None  # R^T R (I, I)
+    store: dict = field(default_factory=dict)  # keyed small caches (one entry per kind)
 
     def get(self, kind, key, make):
         old = self.store.get(kind)
@@ -160,15 +166,36 @@ class CoRML(ItemItemModel):
     _hist_cols = ("iteration", "objective", "objective_H", "residual")
     _knobs = ("lam", "t", "rho", "theta", "eps", "t_u", "n_singular", "iterations", "storage_dim")
 
-    def __init__(self, n_users: int, n_items: int, lam: float = CoRMLConfig.lam, t: float = CoRMLConfig.t,
-                 rho: float = CoRMLConfig.rho, theta: float = CoRMLConfig.theta, eps: float = CoRMLConfig.eps,
-                 t_u: float = CoRMLConfig.t_u, n_singular: int = CoRMLConfig.n_singular,
-                 iterations: int = CoRMLConfig.iterations, storage_dim: int | None = CoRMLConfig.storage_dim,
-                 svd: str = "auto", dtype: torch.dtype = torch.float32, device="auto"):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        lam: float = CoRMLConfig.lam,
+        t: float = CoRMLConfig.t,
+        rho: float = CoRMLConfig.rho,
+        theta: float = CoRMLConfig.theta,
+        eps: float = CoRMLConfig.eps,
+        t_u: float = CoRMLConfig.t_u,
+        n_singular: int = CoRMLConfig.n_singular,
+        iterations: int = CoRMLConfig.iterations,
+        storage_dim: int | None = CoRMLConfig.storage_dim,
+        svd: str = "auto",
+        dtype: torch.dtype = torch.float32,
+        device="auto",
+    ):
         super().__init__(n_users, n_items)
         self.svd, self.dtype = svd, dtype
-        self._set(lam=lam, t=t, rho=rho, theta=theta, eps=eps, t_u=t_u, n_singular=n_singular,
-                  iterations=iterations, storage_dim=storage_dim)
+        self._set(
+            lam=lam,
+            t=t,
+            rho=rho,
+            theta=theta,
+            eps=eps,
+            t_u=t_u,
+            n_singular=n_singular,
+            iterations=iterations,
+            storage_dim=storage_dim,
+        )
         self.register_buffer("H", torch.zeros(0))
         self.register_buffer("G", torch.zeros(0))
         self._cache: _Cache | None = None
@@ -185,17 +212,28 @@ class CoRML(ItemItemModel):
                 raise TypeError(f"unknown CoRML setting {k!r}; choose from {self._knobs}")
         lam = kw.get("lam", getattr(self, "lam", None))
         if lam is not None and not 0 <= lam <= 1:
-            raise ValueError(f"lam must be in [0, 1] (weight of H against G in Eq. 26), got {lam!r}")
+            raise ValueError(
+                f"lam must be in [0, 1] (weight of H against G in Eq. 26), got {lam!r}"
+            )
         for name in ("rho", "eps"):
             if name in kw and not kw[name] > 0:
                 raise ValueError(f"{name} must be > 0, got {kw[name]!r}")
         if "theta" in kw and kw["theta"] < 0:
             raise ValueError(f"theta must be >= 0, got {kw['theta']!r}")
         for name in ("n_singular", "iterations"):
-            if name in kw and (not isinstance(kw[name], (int, np.integer)) or kw[name] < (1 if name == "n_singular" else 0)):
-                raise ValueError(f"{name} must be a {'positive' if name == 'n_singular' else 'non-negative'} int, got {kw[name]!r}")
-        if kw.get("storage_dim") is not None and (not isinstance(kw["storage_dim"], (int, np.integer)) or kw["storage_dim"] < 1):
-            raise ValueError(f"storage_dim must be None or a positive int, got {kw['storage_dim']!r}")
+            if name in kw and (
+                not isinstance(kw[name], (int, np.integer))
+                or kw[name] < (1 if name == "n_singular" else 0)
+            ):
+                raise ValueError(
+                    f"{name} must be a {'positive' if name == 'n_singular' else 'non-negative'} int, got {kw[name]!r}"
+                )
+        if kw.get("storage_dim") is not None and (
+            not isinstance(kw["storage_dim"], (int, np.integer)) or kw["storage_dim"] < 1
+        ):
+            raise ValueError(
+                f"storage_dim must be None or a positive int, got {kw['storage_dim']!r}"
+            )
         for k, v in kw.items():
             setattr(self, k, v)
 
@@ -208,7 +246,7 @@ class CoRML(ItemItemModel):
         c = self._cache
         if c is not None and c.R.shape == R.shape and bool(torch.equal(c.R, R)):
             return c
-        self._S = self._Gamma = None                         # a new matrix: no warm start
+        self._S = self._Gamma = None  # a new matrix: no warm start
         self._cache = _Cache(R=R, d=item_degree(R).to(self.dtype), du=user_degree(R).to(self.dtype))
         return self._cache
 
@@ -216,16 +254,20 @@ class CoRML(ItemItemModel):
         if c.V is None or c.V.shape[1] < min(k, min(c.R.shape)):
             exact = self.svd == "exact" or (self.svd == "auto" and min(c.R.shape) <= 4000)
             kk = min(c.R.shape) if exact else k
-            c.V = top_right_singular_vectors(normalized_matrix(c.R), kk, method=self.svd).to(self.dtype)
+            c.V = top_right_singular_vectors(normalized_matrix(c.R), kk, method=self.svd).to(
+                self.dtype
+            )
         return c.V[:, :k]
 
     def _graph_filter(self, c: _Cache) -> torch.Tensor:
         """G = (V V^T - diag(V V^T))_+ (Eq. 26): clipped at zero, zero diagonal."""
+
         def make():
             V = self._singular(c, self.n_singular)
             G = (V @ V.t()).clamp_(min=0)
             G.fill_diagonal_(0)
             return G
+
         return c.get("G", self.n_singular, make)
 
     def _phi(self, c: _Cache) -> torch.Tensor:
@@ -238,17 +280,21 @@ class CoRML(ItemItemModel):
 
     def _mg(self, c: _Cache) -> torch.Tensor:
         """R^T diag(phi / eps) R D^{-1/2} G (I, I), reused across t, lam, rho, theta."""
+
         def make():
             return self._user_gram(c) @ (c.d.rsqrt()[:, None] * self._graph_filter(c))
+
         return c.get("MG", (self.t_u, self.n_singular), make)
 
     def _inverse(self, c: _Cache) -> torch.Tensor:
         """A^{-1} with A = eps D^{-t} M D^{-t} + diag(theta d + rho): one inverse per setting."""
+
         def make():
             s = c.d.pow(-self.t)
             A = self.eps * (s[:, None] * self._user_gram(c) * s[None, :])
             A.diagonal().add_(self.theta * c.d + self.rho)
-            return torch.linalg.inv(A)   # LU: faster than cholesky_inverse in float32 on CPU
+            return torch.linalg.inv(A)  # LU: faster than cholesky_inverse in float32 on CPU
+
         return c.get("Ainv", (self.t, self.rho, self.theta, self.eps, self.t_u), make)
 
     def _rhs(self, c: _Cache) -> torch.Tensor:
@@ -258,7 +304,11 @@ class CoRML(ItemItemModel):
         s = c.d.pow(-self.t)
         B = (0.5 / self.lam) * (s[:, None] * c.RtR * s[None, :])
         if self.lam < 1:
-            B -= self.eps * (1 / self.lam - 1) * (s[:, None] * self._mg(c) * (c.d.pow(0.5 - self.t))[None, :])
+            B -= (
+                self.eps
+                * (1 / self.lam - 1)
+                * (s[:, None] * self._mg(c) * (c.d.pow(0.5 - self.t))[None, :])
+            )
         return B
 
     # ---- the objective (for tests and the notebook) --------------------------------------
@@ -276,7 +326,9 @@ class CoRML(ItemItemModel):
 
     # ---- training --------------------------------------------------------------------------
     @torch.no_grad()
-    def fit(self, data, warm_start: bool = False, track_objective: bool = False, **overrides) -> CoRML:
+    def fit(
+        self, data, warm_start: bool = False, track_objective: bool = False, **overrides
+    ) -> CoRML:
         """Run ADMM (Eq. 28) on the training interactions; see the class docstring.
 
         ``track_objective=True`` also records F(S_k) at the feasible iterate S_k
@@ -294,14 +346,14 @@ class CoRML(ItemItemModel):
         G = self._graph_filter(c)
         t1 = time.perf_counter()
         rows = []
-        if self.lam == 0:                                   # Eq. (26) with lam = 0: G only
+        if self.lam == 0:  # Eq. (26) with lam = 0: G only
             S = torch.zeros(n, n, dtype=self.dtype, device=R.device)
             t2 = t3 = t1
         else:
-            Ainv = self._inverse(c)                         # factorised once, reused below
+            Ainv = self._inverse(c)  # factorised once, reused below
             B = self._rhs(c)
             t2 = time.perf_counter()
-            H_aux = Ainv @ B                                # (I, I)
+            H_aux = Ainv @ B  # (I, I)
             dinv = Ainv.diagonal()
             if warm_start and self._S is not None and self._S.shape == (n, n):
                 S, Gam = self._S.clone(), self._Gamma.clone()
@@ -311,20 +363,24 @@ class CoRML(ItemItemModel):
             if track_objective:
                 s_ = c.d.pow(-self.t)
                 Kq = self.eps * (s_[:, None] * self._user_gram(c) * s_[None, :])
-                Kq.diagonal().add_(self.theta * c.d)                     # K + theta D
+                Kq.diagonal().add_(self.theta * c.d)  # K + theta D
             for it in range(self.iterations):
                 Z = S - Gam
-                Ht = torch.addmm(H_aux, Ainv, Z, alpha=self.rho)        # A^{-1}(B + rho(S - Gamma))
-                H = Ht - Ainv * (Ht.diagonal() / dinv)[None, :]          # diag(H) = 0
+                Ht = torch.addmm(H_aux, Ainv, Z, alpha=self.rho)  # A^{-1}(B + rho(S - Gamma))
+                H = Ht - Ainv * (Ht.diagonal() / dinv)[None, :]  # diag(H) = 0
                 # F(H) = -1/2 <H, B> + rho/2 <H, S - Gamma - H>, from A H = B + rho Z - diag(mu)
                 obj = float(-0.5 * (H * B).sum() + 0.5 * self.rho * (H * (Z - H)).sum())
                 S = H + Gam
-                S = ((S + S.t()) * 0.5).clamp_(min=0)                    # Z-step: symmetric, >= 0
-                Gam += H - S                                             # dual step
+                S = ((S + S.t()) * 0.5).clamp_(min=0)  # Z-step: symmetric, >= 0
+                Gam += H - S  # dual step
                 res = float(torch.linalg.norm(H - S) / max(1.0, float(torch.linalg.norm(S))))
-                obj_s = float(0.5 * (S * (Kq @ S)).sum() - (S * B).sum()) if track_objective else math.nan
+                obj_s = (
+                    float(0.5 * (S * (Kq @ S)).sum() - (S * B).sum())
+                    if track_objective
+                    else math.nan
+                )
                 rows.append((it + 1, obj_s, obj, res))
-            S.fill_diagonal_(0)     # exact zeros (S_ii = max(0, Gamma_ii) = 0 already)
+            S.fill_diagonal_(0)  # exact zeros (S_ii = max(0, Gamma_ii) = 0 already)
             self._S, self._Gamma = S.clone(), Gam
             t3 = time.perf_counter()
         H = self.sparsify(S, self.storage_dim) if self.storage_dim else S
@@ -335,8 +391,13 @@ class CoRML(ItemItemModel):
         self.R, self.H, self.G, self.W = R.to(self.dtype), H, G, W
         self.history = pd.DataFrame(rows, columns=list(self._hist_cols))
         t4 = time.perf_counter()
-        self.timings = {"svd + G": t1 - t0, "factorise A": t2 - t1, "ADMM": t3 - t2, "score matrix": t4 - t3,
-                        "total": t4 - t0}
+        self.timings = {
+            "svd + G": t1 - t0,
+            "factorise A": t2 - t1,
+            "ADMM": t3 - t2,
+            "score matrix": t4 - t3,
+            "total": t4 - t0,
+        }
         return self
 
     # ---- storage budget --------------------------------------------------------------------

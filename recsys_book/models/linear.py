@@ -37,6 +37,7 @@ from recsys_book.utils import get_device
 
 # ---- shared helpers -------------------------------------------------------------------
 
+
 def interaction_matrix(inter, device="cpu", dtype=torch.float32) -> torch.Tensor:
     """Binary dense R (|U| x |I|) of an Interactions (or the training part of a Split)."""
     inter = _interactions(inter)
@@ -65,7 +66,9 @@ def normalized_matrix(R: torch.Tensor) -> torch.Tensor:
     return R * user_degree(R).rsqrt()[:, None] * item_degree(R).rsqrt()[None, :]
 
 
-def top_right_singular_vectors(M: torch.Tensor, k: int, method: str = "auto", seed: int = 0) -> torch.Tensor:
+def top_right_singular_vectors(
+    M: torch.Tensor, k: int, method: str = "auto", seed: int = 0
+) -> torch.Tensor:
     """The right singular vectors V (n x k) of M (m x n) with the k largest singular values.
 
     ``method``: ``"exact"`` (eigendecomposition of the smaller Gram matrix in float64:
@@ -81,7 +84,7 @@ def top_right_singular_vectors(M: torch.Tensor, k: int, method: str = "auto", se
     if method == "exact":
         Md = M.double()
         if M.shape[0] < M.shape[1]:
-            evals, U = torch.linalg.eigh(Md @ Md.t())                # ascending
+            evals, U = torch.linalg.eigh(Md @ Md.t())  # ascending
             evals, U = evals.flip(0)[:k], U.flip(1)[:, :k]
             keep = evals > evals[0] * 1e-10
             V = (Md.t() @ U[:, keep]) / evals[keep].sqrt()[None, :]
@@ -99,6 +102,7 @@ def top_right_singular_vectors(M: torch.Tensor, k: int, method: str = "auto", se
 
 # ---- the signal-based view (Eq. 9-10) --------------------------------------------------
 
+
 def signal_features(R: torch.Tensor, t: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. (9): P = D_I^{-t} R^T (|I| x |U|, column u is user u's signal p_u) and
     Q = D_I^{t} (|I| x |I|, column i is q_i)."""
@@ -114,6 +118,7 @@ def signal_scores(P: torch.Tensor, C: torch.Tensor, Q: torch.Tensor) -> torch.Te
 
 
 # ---- a common base: a user's row of R times an item-item matrix -------------------------
+
 
 class ItemItemModel(Recommender):
     """Scores Y = R W for a dense item-item matrix W (|I| x |I|) and the training R."""
@@ -142,21 +147,22 @@ class ItemItemModel(Recommender):
     def score_all(self, users: torch.Tensor, **inputs) -> torch.Tensor:
         self._check_fitted()
         users = users.to(self.R.device)
-        return self.R[users] @ self.W                                # (B, I)
+        return self.R[users] @ self.W  # (B, I)
 
     def score(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
         self._check_fitted()
         users = users.to(self.R.device)
         items = items.to(self.R.device)
         # (B, I) x gathered columns (B, I, C) would be large; gather after a full row product
-        return self.score_all(users).gather(1, items)               # (B, C)
+        return self.score_all(users).gather(1, items)  # (B, C)
 
 
 # ---- EASE (Eq. 11) ---------------------------------------------------------------------
 
+
 @dataclass
 class EASEConfig:
-    reg: float = 250.0   # L2 weight; Steck's default range is 100-1000 on ML data
+    reg: float = 250.0  # L2 weight; Steck's default range is 100-1000 on ML data
 
 
 class EASE(ItemItemModel):
@@ -171,12 +177,20 @@ class EASE(ItemItemModel):
     pass ``dtype=torch.float64`` for exact identities).
     """
 
-    def __init__(self, n_users: int, n_items: int, reg: float = EASEConfig.reg,
-                 dtype: torch.dtype = torch.float32, device="auto"):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        reg: float = EASEConfig.reg,
+        dtype: torch.dtype = torch.float32,
+        device="auto",
+    ):
         super().__init__(n_users, n_items)
         self.dtype = dtype
         if not reg > 0:
-            raise ValueError(f"reg must be > 0 (the Gram matrix is singular without it), got {reg!r}")
+            raise ValueError(
+                f"reg must be > 0 (the Gram matrix is singular without it), got {reg!r}"
+            )
         self.reg = float(reg)
         self.to(get_device(device))
 
@@ -188,11 +202,11 @@ class EASE(ItemItemModel):
             self.reg = float(reg)
         inter = self._check_data(data)
         R = interaction_matrix(inter, device=self.device, dtype=self.dtype)  # (U, I)
-        G = gram(R)                                                  # (I, I) R^T R
+        G = gram(R)  # (I, I) R^T R
         G.diagonal().add_(self.reg)
-        P = torch.linalg.inv(G)                                      # (R^T R + reg I)^{-1}
-        B = -P / P.diagonal()[None, :]                               # B_ij = -P_ij / P_jj
-        B.diagonal().zero_()                                         # diag(B) = 0
+        P = torch.linalg.inv(G)  # (R^T R + reg I)^{-1}
+        B = -P / P.diagonal()[None, :]  # B_ij = -P_ij / P_jj
+        B.diagonal().zero_()  # diag(B) = 0
         self.R = R
         self.W = B
         return self
@@ -208,9 +222,10 @@ class EASE(ItemItemModel):
 
 # ---- GF-CF (Eq. 12) --------------------------------------------------------------------
 
+
 @dataclass
 class GFCFConfig:
-    k: int = 256        # singular vectors (GF-CF and CoRML default; too many for ML-100k)
+    k: int = 256  # singular vectors (GF-CF and CoRML default; too many for ML-100k)
     alpha: float = 0.3  # weight of the ideal low-pass filter (GF-CF paper, Gowalla)
 
 
@@ -225,8 +240,16 @@ class GFCF(ItemItemModel):
     (Eq. 12 as printed in the CoRML paper).
     """
 
-    def __init__(self, n_users: int, n_items: int, k: int = GFCFConfig.k, alpha: float = GFCFConfig.alpha,
-                 linear: bool = True, svd: str = "auto", device="auto"):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        k: int = GFCFConfig.k,
+        alpha: float = GFCFConfig.alpha,
+        linear: bool = True,
+        svd: str = "auto",
+        device="auto",
+    ):
         super().__init__(n_users, n_items)
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"k (number of singular vectors) must be a positive int, got {k!r}")
@@ -246,16 +269,16 @@ class GFCF(ItemItemModel):
             self.alpha = float(alpha)
         R = interaction_matrix(inter, device=self.device)
         same = self.R.shape == R.shape and bool(torch.equal(self.R, R))
-        Rn = normalized_matrix(R)                                    # (U, I)
+        Rn = normalized_matrix(R)  # (U, I)
         if self._V_full is None or not same or self._V_full.shape[1] < min(self.k, min(R.shape)):
             exact = self.svd == "exact" or (self.svd == "auto" and min(R.shape) <= 4000)
-            kk = min(R.shape) if exact else self.k   # exact SVD: keep all, any later k is free
+            kk = min(R.shape) if exact else self.k  # exact SVD: keep all, any later k is free
             self._V_full = top_right_singular_vectors(Rn, kk, method=self.svd)
-        V = self._V_full[:, : self.k]                                # (I, k)
+        V = self._V_full[:, : self.k]  # (I, k)
         d = item_degree(R)
         W = torch.zeros(self.n_items, self.n_items, device=R.device)
         if self.linear:
-            W += gram(Rn)                                            # R~^T R~
+            W += gram(Rn)  # R~^T R~
         if self.alpha > 0:
             W += self.alpha * (d.rsqrt()[:, None] * (V @ V.t()) * d.sqrt()[None, :])  # Eq. (12)
         self.R, self.W = R, W

@@ -44,8 +44,8 @@ import torch
 from recsys_book.data.interactions import DataError, Interactions
 from recsys_book.models.base import Recommender
 
-
 # ---- Eq. (4.2)-(4.3): co-occurrence and SPPMI ------------------------------------------------
+
 
 def _binary_rows(data, n_rows: int | None, n_cols: int | None) -> torch.Tensor:
     """A sparse binary (documents x words) matrix from Interactions / dense / sparse input."""
@@ -58,7 +58,8 @@ def _binary_rows(data, n_rows: int | None, n_cols: int | None) -> torch.Tensor:
         )
     if data.dim() != 2:
         raise ValueError(
-            f"expected a 2-d (documents x words) matrix, got shape {tuple(data.shape)}")
+            f"expected a 2-d (documents x words) matrix, got shape {tuple(data.shape)}"
+        )
     m = data.to_sparse() if not data.is_sparse else data
     m = m.coalesce()
     return torch.sparse_coo_tensor(m.indices(), (m.values() != 0).float(), m.shape).coalesce()
@@ -79,8 +80,11 @@ def cooccurrence(data, transpose: bool = False, dense: bool | None = None) -> to
 def _use_dense(data, transpose, dense) -> bool:
     if dense is not None:
         return bool(dense)
-    n = (data.n_users if transpose else data.n_items) if isinstance(data, Interactions) \
+    n = (
+        (data.n_users if transpose else data.n_items)
+        if isinstance(data, Interactions)
         else data.shape[0 if transpose else 1]
+    )
     return n * n <= 2**24
 
 
@@ -92,20 +96,21 @@ def _cooc(data, transpose: bool, dense: bool | None) -> torch.Tensor:
         else:
             bd = (data.to_dense() if data.is_sparse else data).ne(0).float()
         bd = bd.t() if transpose else bd
-        c = bd.t() @ bd                                              # (n, n) = B^T B
+        c = bd.t() @ bd  # (n, n) = B^T B
         c.fill_diagonal_(0)
         return c
     b = _binary_rows(data, None, None)
     if transpose:
         b = b.t().coalesce()
-    c = torch.sparse.mm(b.t().coalesce(), b).coalesce()              # (n, n) sparse
+    c = torch.sparse.mm(b.t().coalesce(), b).coalesce()  # (n, n) sparse
     idx, val = c.indices(), c.values()
     keep = (idx[0] != idx[1]) & (val != 0)
     return torch.sparse_coo_tensor(idx[:, keep], val[keep], c.shape).coalesce()
 
 
-def sppmi(data, shift: float = 1.0, transpose: bool = False,
-          dense: bool | None = None) -> torch.Tensor:
+def sppmi(
+    data, shift: float = 1.0, transpose: bool = False, dense: bool | None = None
+) -> torch.Tensor:
     """Shifted positive PMI, Eq. (4.2)-(4.3), as a sparse (n, n) matrix.
 
     PMI(i, j) = log(#(i,j) |D| / (#(i) #(j))) with |D| = sum of all pair counts and
@@ -123,21 +128,21 @@ def _sppmi(data, shift: float, transpose: bool, dense, as_sparse: bool) -> torch
         raise ValueError(f"shift s must be a positive number (s = 1 means no shift), got {shift!r}")
     c = _cooc(data, transpose, dense)
     n = c.shape[0]
-    if not c.is_sparse:                                              # dense fast path
+    if not c.is_sparse:  # dense fast path
         c = c.double()
-        total = c.sum()                                              # |D|
-        marg = c.sum(1)                                              # #(i)
+        total = c.sum()  # |D|
+        marg = c.sum(1)  # #(i)
         with torch.no_grad():
-            pmi = torch.log(c * total / (marg[:, None] * marg[None, :]))     # Eq. (4.2)
-        val = torch.where(c > 0, pmi - math.log(shift), 0.0).clamp(min=0)    # Eq. (4.3)
+            pmi = torch.log(c * total / (marg[:, None] * marg[None, :]))  # Eq. (4.2)
+        val = torch.where(c > 0, pmi - math.log(shift), 0.0).clamp(min=0)  # Eq. (4.3)
         return val.float().to_sparse().coalesce() if as_sparse else val.float()
     idx, cnt = c.indices(), c.values().double()
     if cnt.numel() == 0:
         return torch.sparse_coo_tensor(idx, cnt.float(), (n, n)).coalesce()
-    total = cnt.sum()                                                # |D|
+    total = cnt.sum()  # |D|
     marg = torch.zeros(n, dtype=torch.float64).index_add_(0, idx[0], cnt)  # #(i)
-    pmi = torch.log(cnt * total / (marg[idx[0]] * marg[idx[1]]))     # Eq. (4.2)
-    val = pmi - math.log(shift)                                      # Eq. (4.3)
+    pmi = torch.log(cnt * total / (marg[idx[0]] * marg[idx[1]]))  # Eq. (4.2)
+    val = pmi - math.log(shift)  # Eq. (4.3)
     keep = val > 0
     return torch.sparse_coo_tensor(idx[:, keep], val[keep].float(), (n, n)).coalesce()
 
@@ -209,8 +214,8 @@ class _Rows:
         if self.dense:
             self.val = (mat.to_dense() if mat.is_sparse else mat).to(device=device, dtype=dtype)
             self.pat = (self.val != 0).to(dtype)
-            self.count = self.pat.sum(1)                                 # |Omega_p|
-            self.rowsum = self.val.sum(1)                                # sum_i S_pi
+            self.count = self.pat.sum(1)  # |Omega_p|
+            self.rowsum = self.val.sum(1)  # sum_i S_pi
             self.nnz = int(self.count.sum())
         else:
             mat = mat.coalesce() if mat.is_sparse else mat.to_sparse().coalesce()
@@ -232,8 +237,9 @@ class _Rows:
             if self.dense:
                 m = self.val.T.contiguous()
             else:
-                m = torch.sparse_coo_tensor(torch.stack([self.cols, self.rows]), self.vals,
-                                            self.shape[::-1])
+                m = torch.sparse_coo_tensor(
+                    torch.stack([self.cols, self.rows]), self.vals, self.shape[::-1]
+                )
             self._t = _Rows(m, m.device, m.dtype, dense_max=2**62 if self.dense else 0)
             self._t._t = self
         return self._t
@@ -241,8 +247,9 @@ class _Rows:
     def _csr(self, a: int, b: int, pattern: bool) -> torch.Tensor:
         lo, hi = int(self.ptr[a]), int(self.ptr[b])
         vals = torch.ones_like(self.vals[lo:hi]) if pattern else self.vals[lo:hi]
-        return torch.sparse_csr_tensor(self.ptr[a:b + 1] - lo, self.cols[lo:hi], vals,
-                                       (b - a, self.shape[1]))
+        return torch.sparse_csr_tensor(
+            self.ptr[a : b + 1] - lo, self.cols[lo:hi], vals, (b - a, self.shape[1])
+        )
 
     def mm(self, v: torch.Tensor, a: int = 0, b: int | None = None, pattern: bool = False):
         """rows a:b of S @ v (or of the 0/1 pattern of S @ v)."""
@@ -262,7 +269,7 @@ class _Rows:
             return (r * r).sum()
         tot = left.new_zeros(())
         for s in range(0, self.nnz, chunk):
-            p, i, x = self.rows[s:s + chunk], self.cols[s:s + chunk], self.vals[s:s + chunk]
+            p, i, x = self.rows[s : s + chunk], self.cols[s : s + chunk], self.vals[s : s + chunk]
             r = x - (left[p] * right[i]).sum(1) - bias_r[p] - bias_c[i]
             tot = tot + (r * r).sum()
         return tot
@@ -274,11 +281,16 @@ class _Rows:
             p, i = torch.nonzero(self.pat, as_tuple=True)
         else:
             p, i = self.rows, self.cols
-        return torch.cat([(left[p[s:s + chunk]] * right[i[s:s + chunk]]).sum(1)
-                          for s in range(0, max(1, p.numel()), chunk)])
+        return torch.cat(
+            [
+                (left[p[s : s + chunk]] * right[i[s : s + chunk]]).sum(1)
+                for s in range(0, max(1, p.numel()), chunk)
+            ]
+        )
 
 
 # ---- RME and its variants --------------------------------------------------------------------
+
 
 @dataclass
 class RMEConfig:
@@ -303,12 +315,28 @@ class RME(Recommender):
     ALS). ``history_`` after :meth:`fit`: one row per sweep with the objective and its terms.
     """
 
-    def __init__(self, n_users: int, n_items: int, k: int = 40, lam: float = 1.0,
-                 c0: float = 1.0, c1: float = 10.0, liked: bool = True, disliked: bool = True,
-                 user: bool = True, w_liked: float = 1.0, w_disliked: float = 1.0,
-                 w_user: float = 1.0, lam_context: float | None = None, shift=1.0,
-                 init_std: float = 0.01, seed: int = 0, dtype=torch.float32,
-                 dense_max: int = 2**24, chunk: int = 4096):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        k: int = 40,
+        lam: float = 1.0,
+        c0: float = 1.0,
+        c1: float = 10.0,
+        liked: bool = True,
+        disliked: bool = True,
+        user: bool = True,
+        w_liked: float = 1.0,
+        w_disliked: float = 1.0,
+        w_user: float = 1.0,
+        lam_context: float | None = None,
+        shift=1.0,
+        init_std: float = 0.01,
+        seed: int = 0,
+        dtype=torch.float32,
+        dense_max: int = 2**24,
+        chunk: int = 4096,
+    ):
         super().__init__(n_users, n_items)
         if k < 1:
             raise ValueError(f"latent size k must be >= 1, got {k}")
@@ -323,11 +351,11 @@ class RME(Recommender):
         self.shift, self.seed, self.dtype = shift, int(seed), dtype
         self.init_std, self.dense_max, self.chunk = float(init_std), int(dense_max), int(chunk)
         m, n = self.n_users, self.n_items
-        self.register_buffer("U", torch.zeros(m, k, dtype=dtype))      # alpha_u  (m, k)
-        self.register_buffer("P", torch.zeros(n, k, dtype=dtype))      # beta_p   (n, k)
-        self.register_buffer("G", torch.zeros(n, k, dtype=dtype))      # gamma_i  (n, k)
-        self.register_buffer("D", torch.zeros(n, k, dtype=dtype))      # delta_i' (n, k)
-        self.register_buffer("T", torch.zeros(m, k, dtype=dtype))      # theta_j  (m, k)
+        self.register_buffer("U", torch.zeros(m, k, dtype=dtype))  # alpha_u  (m, k)
+        self.register_buffer("P", torch.zeros(n, k, dtype=dtype))  # beta_p   (n, k)
+        self.register_buffer("G", torch.zeros(n, k, dtype=dtype))  # gamma_i  (n, k)
+        self.register_buffer("D", torch.zeros(n, k, dtype=dtype))  # delta_i' (n, k)
+        self.register_buffer("T", torch.zeros(m, k, dtype=dtype))  # theta_j  (m, k)
         for name, size in (("b", n), ("c", n), ("d", n), ("e", n), ("f", m), ("g", m)):
             self.register_buffer(name, torch.zeros(size, dtype=dtype))  # biases of Eq. (4.4)
         self.history_ = pd.DataFrame()
@@ -345,8 +373,9 @@ class RME(Recommender):
     def _prepare(self, data, disliked, matrices):
         liked = getattr(data, "train", data)
         if not isinstance(liked, Interactions):
-            raise TypeError("fit expects a Split or Interactions of liked items, "
-                            f"got {type(liked).__name__}")
+            raise TypeError(
+                f"fit expects a Split or Interactions of liked items, got {type(liked).__name__}"
+            )
         if (liked.n_users, liked.n_items) != (self.n_users, self.n_items):
             raise DataError(
                 f"the model was built for {self.n_users} users x {self.n_items} items but the "
@@ -372,7 +401,7 @@ class RME(Recommender):
         dev, dt = self.device, self.dtype
         small = self.n_users * self.n_items <= self.dense_max
         mat = liked.to_dense() if small else liked.to_sparse()
-        self._M = _Rows(mat, dev, dt, self.dense_max)                   # (m, n) pattern of M
+        self._M = _Rows(mat, dev, dt, self.dense_max)  # (m, n) pattern of M
         self._Mt = self._M.t()
         self._S = {t: _Rows(mats[t], dev, dt, self.dense_max) for t in "XYZ" if self.use[t]}
         self._St = {t: s.t() for t, s in self._S.items()}
@@ -387,7 +416,7 @@ class RME(Recommender):
             buf.copy_(torch.randn(buf.shape, generator=g, dtype=self.dtype) * self.init_std)
         for name in "bcdefg":
             getattr(self, name).zero_()
-        for t, used in self.use.items():   # unused context factors stay at zero
+        for t, used in self.use.items():  # unused context factors stay at zero
             if not used:
                 getattr(self, self._TERMS[t][1]).zero_()
 
@@ -396,14 +425,14 @@ class RME(Recommender):
     def objective(self) -> dict[str, float]:
         """The terms of Eq. (4.4) at the current parameters (call after fit / a sweep)."""
         U, P = self.U, self.P
-        if self._M.dense:                                                # Eq. (4.1), small data
+        if self._M.dense:  # Eq. (4.1), small data
             pat = self._M.pat
-            r2 = (pat - U @ P.T).pow(2)                                  # (m, n)
+            r2 = (pat - U @ P.T).pow(2)  # (m, n)
             wmf = 0.5 * (self.c0 * r2.sum() + (self.c1 - self.c0) * (r2 * pat).sum())
-        else:   # without an m x n matrix: c0 * sum over all pairs + correction on observed
-            s_obs = self._M.pair_dot(U, P)                   # alpha_u . beta_p on Omega_M
+        else:  # without an m x n matrix: c0 * sum over all pairs + correction on observed
+            s_obs = self._M.pair_dot(U, P)  # alpha_u . beta_p on Omega_M
             all_sq = ((U.T @ U) * (P.T @ P)).sum()
-            obs = self.c1 * (1 - s_obs) ** 2 - self.c0 * s_obs ** 2
+            obs = self.c1 * (1 - s_obs) ** 2 - self.c0 * s_obs**2
             wmf = 0.5 * (self.c0 * all_sq + obs.sum())
         out = {"WMF": float(wmf)}
         reg = 0.5 * self.lam * (U.pow(2).sum() + P.pow(2).sum())
@@ -421,7 +450,7 @@ class RME(Recommender):
         out = []
         for a in range(0, n_rows, self.chunk):
             b = min(n_rows, a + self.chunk)
-            A, r = build(a, b)                                           # (B, k, k), (B, k)
+            A, r = build(a, b)  # (B, k, k), (B, k)
             out.append(torch.linalg.solve(A, r.unsqueeze(-1)).squeeze(-1))
         return torch.cat(out)
 
@@ -440,24 +469,30 @@ class RME(Recommender):
         S, w = self._S[t], self.w[t]
         _, ctx, br, bc = (getattr(self, n) for n in self._TERMS[t])
         A = w * S.gram(ctx, a, b)
-        r = w * (S.mm(ctx, a, b) - br[a:b, None] * S.mm(ctx, a, b, pattern=True)
-                 - S.mm(bc[:, None] * ctx, a, b, pattern=True))
+        r = w * (
+            S.mm(ctx, a, b)
+            - br[a:b, None] * S.mm(ctx, a, b, pattern=True)
+            - S.mm(bc[:, None] * ctx, a, b, pattern=True)
+        )
         return A, r
 
     @torch.no_grad()
     def update_users(self) -> None:
         """Eq. (4.5): every alpha_u at once (Algorithm 1, line 5)."""
+
         def rows_u(a, b):
             A, r = self._wmf_part(self._M, self.P, self.P.T @ self.P, self.lam, a, b)
             if self.use["Z"]:
                 A2, r2 = self._cooc_row_part("Z", a, b)
                 A, r = A + A2, r + r2
             return A, r
-        self.U = self._solve(self.n_users, rows_u)                       # alpha (m, k)
+
+        self.U = self._solve(self.n_users, rows_u)  # alpha (m, k)
 
     @torch.no_grad()
     def update_items(self) -> None:
         """Eq. (4.6): every beta_p at once (line 6)."""
+
         def rows_p(a, b):
             A, r = self._wmf_part(self._Mt, self.U, self.U.T @ self.U, self.lam, a, b)
             for t in "XY":
@@ -465,7 +500,8 @@ class RME(Recommender):
                     A2, r2 = self._cooc_row_part(t, a, b)
                     A, r = A + A2, r + r2
             return A, r
-        self.P = self._solve(self.n_items, rows_p)                       # beta (n, k)
+
+        self.P = self._solve(self.n_items, rows_p)  # beta (n, k)
 
     @torch.no_grad()
     def update_contexts(self, t: str) -> None:
@@ -478,9 +514,13 @@ class RME(Recommender):
 
         def rows_ctx(a, b):
             A = w * St.gram(row, a, b) + self.lam_context * eye
-            r = w * (St.mm(row, a, b) - St.mm(br[:, None] * row, a, b, pattern=True)
-                     - bc[a:b, None] * St.mm(row, a, b, pattern=True))
+            r = w * (
+                St.mm(row, a, b)
+                - St.mm(br[:, None] * row, a, b, pattern=True)
+                - bc[a:b, None] * St.mm(row, a, b, pattern=True)
+            )
             return A, r
+
         setattr(self, ctx_name, self._solve(St.shape[0], rows_ctx))
 
     @torch.no_grad()
@@ -490,12 +530,18 @@ class RME(Recommender):
         S, St = self._S[t], self._St[t]
         row_name, ctx_name, br_name, bc_name = self._TERMS[t]
         row, ctx, bc = getattr(self, row_name), getattr(self, ctx_name), getattr(self, bc_name)
-        num = (S.rowsum - (row * S.mm(ctx, pattern=True)).sum(1)
-               - S.mm(bc[:, None], pattern=True)[:, 0])
+        num = (
+            S.rowsum
+            - (row * S.mm(ctx, pattern=True)).sum(1)
+            - S.mm(bc[:, None], pattern=True)[:, 0]
+        )
         br = torch.where(S.count > 0, num / S.count.clamp(min=1), 0.0)
         setattr(self, br_name, br)
-        num = (St.rowsum - (ctx * St.mm(row, pattern=True)).sum(1)
-               - St.mm(br[:, None], pattern=True)[:, 0])
+        num = (
+            St.rowsum
+            - (ctx * St.mm(row, pattern=True)).sum(1)
+            - St.mm(br[:, None], pattern=True)[:, 0]
+        )
         setattr(self, bc_name, torch.where(St.count > 0, num / St.count.clamp(min=1), 0.0))
 
     def sweep(self) -> None:
@@ -511,9 +557,18 @@ class RME(Recommender):
                 self.update_biases(t)
 
     # ---- fit -----------------------------------------------------------------------------
-    def fit(self, data, disliked: Interactions | None = None, n_sweeps: int = 10,
-            valid=None, metric: str = "NDCG@100", patience: int | None = 1,
-            matrices: dict | None = None, callback=None, progress: bool = False) -> "RME":
+    def fit(
+        self,
+        data,
+        disliked: Interactions | None = None,
+        n_sweeps: int = 10,
+        valid=None,
+        metric: str = "NDCG@100",
+        patience: int | None = 1,
+        matrices: dict | None = None,
+        callback=None,
+        progress: bool = False,
+    ) -> "RME":
         """Algorithm 1. ``data``: a Split (its ``train``) or Interactions of *liked* items;
         ``disliked``: Interactions of disliked items (same id space) when the Y term is on.
 
@@ -564,7 +619,7 @@ class RME(Recommender):
         return (self.U[users][:, None, :] * self.P[items]).sum(-1)
 
     def score_all(self, users, **inputs):
-        return self.U[users] @ self.P.T                                  # (B, n)
+        return self.U[users] @ self.P.T  # (B, n)
 
 
 def _parse_metric(metric: str) -> tuple[str, int]:
@@ -605,9 +660,11 @@ class I_RME(RME):  # noqa: N801
 
 # ---- Algorithm 2: inferring disliked items for implicit data ----------------------------------
 
+
 @torch.no_grad()
-def sample_dislikes(model: Recommender, observed: Interactions, tau: float, seed: int = 0,
-                    batch_size: int = 1024) -> Interactions:
+def sample_dislikes(
+    model: Recommender, observed: Interactions, tau: float, seed: int = 0, batch_size: int = 1024
+) -> Interactions:
     """Algorithm 2, lines 6-11 (E-step): for every user draw int(tau * #observed) items, with
     replacement, from softmax(-score) over the items the user has *not* observed (Eq. 4.9;
     observed items get rank +inf, i.e. probability exactly 0). Returns the distinct drawn
@@ -617,7 +674,7 @@ def sample_dislikes(model: Recommender, observed: Interactions, tau: float, seed
         raise ValueError(f"tau (negative sample drawing ratio) must be >= 0, got {tau!r}")
     dev = model.device
     counts = torch.as_tensor(observed.user_degree(), device=dev)
-    ns = (tau * counts.double()).long()                                  # line 7 (int)
+    ns = (tau * counts.double()).long()  # line 7 (int)
     ptr_items = observed.user_items()
     g = torch.Generator(device=dev).manual_seed(int(seed))
     us, its = [], []
@@ -626,15 +683,15 @@ def sample_dislikes(model: Recommender, observed: Interactions, tau: float, seed
         n_u = ns[users]
         if int(n_u.max()) == 0:
             continue
-        s = model.score_all(users).double()                              # line 8: r_u = P alpha_u
+        s = model.score_all(users).double()  # line 8: r_u = P alpha_u
         lens = torch.as_tensor([len(ptr_items[int(u)]) for u in users], device=dev)
         r = torch.repeat_interleave(torch.arange(len(users), device=dev), lens)
         cols = torch.as_tensor(np.concatenate([ptr_items[int(u)] for u in users]), device=dev)
-        s[r, cols.long()] = math.inf                                     # line 9
+        s[r, cols.long()] = math.inf  # line 9
         ok = (n_u > 0) & torch.isfinite(s).any(1)
         if not bool(ok.any()):
             continue
-        prob = torch.softmax(-s[ok], dim=1)                              # Eq. (4.9)
+        prob = torch.softmax(-s[ok], dim=1)  # Eq. (4.9)
         draw = torch.multinomial(prob, int(n_u[ok].max()), replacement=True, generator=g)
         keep = torch.arange(draw.shape[1], device=dev)[None, :] < n_u[ok][:, None]
         us.append(users[ok][:, None].expand_as(draw)[keep].cpu())
@@ -646,9 +703,17 @@ def sample_dislikes(model: Recommender, observed: Interactions, tau: float, seed
     return observed.with_df(pairs, name=f"{observed.name}-inferred-dislikes")
 
 
-def fit_implicit(split, tau: float = 0.2, max_iter: int = 10, seed: int = 0,
-                 metric: str = "NDCG@100", n_sweeps: int = 10, progress: bool = False,
-                 init: RME | None = None, **model_kw) -> tuple[RME, pd.DataFrame]:
+def fit_implicit(
+    split,
+    tau: float = 0.2,
+    max_iter: int = 10,
+    seed: int = 0,
+    metric: str = "NDCG@100",
+    n_sweeps: int = 10,
+    progress: bool = False,
+    init: RME | None = None,
+    **model_kw,
+) -> tuple[RME, pd.DataFrame]:
     """Algorithm 2: RME for implicit data with an EM-like inference of disliked items.
 
     Start from WMF (line 2); repeat: sample dislikes from the current model (E-step), refit
@@ -664,32 +729,49 @@ def fit_implicit(split, tau: float = 0.2, max_iter: int = 10, seed: int = 0,
     if wmf is None:
         wmf = WMF(train.n_users, train.n_items, seed=seed, **_model_only(model_kw))
         wmf.fit(split, n_sweeps=n_sweeps, valid=split.valid, metric=metric)
-    rows = [{"iter": 0, "model": "WMF (init)", "n_dislikes": 0,
-             metric: evaluate(wmf, split.valid, ks=(kcut,), metrics=(name,))[metric]}]
+    rows = [
+        {
+            "iter": 0,
+            "model": "WMF (init)",
+            "n_dislikes": 0,
+            metric: evaluate(wmf, split.valid, ks=(kcut,), metrics=(name,))[metric],
+        }
+    ]
     shift = model_kw.get("shift", 1.0)
     sx, _, sz = _shifts(shift)
     mats = {"X": sppmi(train, sx), "Z": sppmi(train, sz, transpose=True)}
     current, best, prev = wmf, wmf, 0.0
     for it in range(1, max_iter + 1):
-        dis = sample_dislikes(current, train, tau, seed=seed + it)       # E-step
+        dis = sample_dislikes(current, train, tau, seed=seed + it)  # E-step
         model = RME(train.n_users, train.n_items, seed=seed, **model_kw)
-        model.fit(split, disliked=dis, n_sweeps=n_sweeps, valid=split.valid, metric=metric,
-                  matrices=mats, progress=progress)                      # M-step (line 13)
+        model.fit(
+            split,
+            disliked=dis,
+            n_sweeps=n_sweeps,
+            valid=split.valid,
+            metric=metric,
+            matrices=mats,
+            progress=progress,
+        )  # M-step (line 13)
         score = evaluate(model, split.valid, ks=(kcut,), metrics=(name,))[metric]
         rows.append({"iter": it, "model": "RME", "n_dislikes": len(dis), metric: score})
-        if score > prev:                                                 # line 14
+        if score > prev:  # line 14
             best, prev, current = model, score, model
         else:
-            break                                                        # line 17
+            break  # line 17
     return best, pd.DataFrame(rows)
 
 
 def _model_only(kw: dict) -> dict:
-    return {k: v for k, v in kw.items() if k not in ("liked", "disliked", "user", "w_liked",
-                                                     "w_disliked", "w_user", "lam_context")}
+    return {
+        k: v
+        for k, v in kw.items()
+        if k not in ("liked", "disliked", "user", "w_liked", "w_disliked", "w_user", "lam_context")
+    }
 
 
 # ---- Item2Vec baseline --------------------------------------------------------------------
+
 
 class Item2Vec(Recommender):
     """Item2Vec (Barkan & Koenigstein, 2016) in its SPPMI-factorisation form.
@@ -705,8 +787,8 @@ class Item2Vec(Recommender):
     def __init__(self, n_users: int, n_items: int, k: int = 40, shift: float = 1.0, seed: int = 0):
         super().__init__(n_users, n_items)
         self.k, self.shift, self.seed = int(k), float(shift), int(seed)
-        self.register_buffer("E", torch.zeros(n_items, k))              # unit item vectors
-        self.register_buffer("H", torch.zeros(n_users, k))              # sum of a user's items
+        self.register_buffer("E", torch.zeros(n_items, k))  # unit item vectors
+        self.register_buffer("H", torch.zeros(n_users, k))  # sum of a user's items
 
     @torch.no_grad()
     def fit(self, data, matrices: dict | None = None) -> "Item2Vec":
@@ -714,13 +796,13 @@ class Item2Vec(Recommender):
         X = (matrices or {}).get("X")
         X = sppmi(liked, self.shift) if X is None else X
         Xd = X.to_dense().double()
-        evals, evecs = torch.linalg.eigh(Xd)       # X symmetric: SVD = |eigen| decomposition
+        evals, evecs = torch.linalg.eigh(Xd)  # X symmetric: SVD = |eigen| decomposition
         top = torch.argsort(evals.abs(), descending=True)[: self.k]
-        E = evecs[:, top] * evals[top].abs().sqrt()                      # U_k Sigma_k^{1/2}
+        E = evecs[:, top] * evals[top].abs().sqrt()  # U_k Sigma_k^{1/2}
         E = E / E.norm(dim=1, keepdim=True).clamp(min=1e-12)
         self.E = E.float().to(self.device)
         M = liked.to_sparse().to(self.device)
-        self.H = torch.sparse.mm(M, self.E)                              # (m, k)
+        self.H = torch.sparse.mm(M, self.E)  # (m, k)
         return self
 
     def score(self, users, items, **inputs):
@@ -732,27 +814,47 @@ class Item2Vec(Recommender):
 
 # ---- data and protocol helpers of the chapter ----------------------------------------------
 
-def explicit_split(inter: Interactions, like: float = 4, dislike: float = 2,
-                   test_frac: float = 0.2, valid_frac: float = 0.1, seed: int = 0):
+
+def explicit_split(
+    inter: Interactions,
+    like: float = 4,
+    dislike: float = 2,
+    test_frac: float = 0.2,
+    valid_frac: float = 0.1,
+    seed: int = 0,
+    protocol: str = "temporal",
+):
     """The chapter's explicit protocol: liked (>= like) and disliked (<= dislike) items;
     ``temporal_holdout`` on the liked interactions (the latest ``test_frac`` by time is test,
     a random ``valid_frac`` of the rest validation; full ranking, training items masked);
     disliked items dated before the first test interaction are training dislikes.
     Returns (split of liked items, disliked training Interactions).
+
+    ``protocol="random"``: a random per-user split of the liked items with the same shares
+    (``random_split``); every dislike is a training dislike (a disliked pair is never a
+    liked test pair, so nothing leaks). On ML-100k the temporal hold-out leaves most test
+    users without a training like (users rate within a short window), which makes it a
+    test of popularity; the random protocol compares the models on users with history.
     """
     from recsys_book.data.interactions import split_likes
-    from recsys_book.data.splits import temporal_holdout
+    from recsys_book.data.splits import random_split, temporal_holdout
 
     liked, disliked = split_likes(inter, like=like, dislike=dislike)
+    if protocol == "random":
+        shares = (1 - test_frac - valid_frac, valid_frac, test_frac)
+        return random_split(liked, shares, seed=seed), disliked
+    if protocol != "temporal":
+        raise ValueError(f"protocol must be 'temporal' or 'random', got {protocol!r}")
     split = temporal_holdout(liked, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
     ts = np.sort(liked.df["timestamp"].to_numpy(), kind="stable")
-    test_start = ts[int(round((1 - test_frac) * len(ts)))]           # temporal_holdout's cut
+    test_start = ts[int(round((1 - test_frac) * len(ts)))]  # temporal_holdout's cut
     dis = disliked.with_df(disliked.df[disliked.df["timestamp"] < test_start])
     return split, dis
 
 
-def activity_groups(train: Interactions, evalset, shares=(0.2, 0.6, 0.2),
-                    names=("cold", "warm", "active")) -> np.ndarray:
+def activity_groups(
+    train: Interactions, evalset, shares=(0.2, 0.6, 0.2), names=("cold", "warm", "active")
+) -> np.ndarray:
     """Label each evaluation row by its user's training activity (#training items): users
     sorted ascending, the first 20 % 'cold', the next 60 % 'warm', the last 20 % 'active'
     (the chapter's Fig. 4.7 grouping, over the evaluated users)."""
