@@ -245,6 +245,17 @@ def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
         "MovieLens-10M (the datasets of Table 4.2 are not available offline): compare orderings, "
         "not values.",
         "",
+        *(
+            [
+                "On ML-100k this protocol mostly measures popularity: users rate within a short "
+                "window, so most test users have no training like and every personalised model "
+                "ranks at random for them. `--protocol random` (results/rme_random.md) compares "
+                "the models on users with history.",
+                "",
+            ]
+            if args.protocol == "temporal"
+            else []
+        ),
         "| model | Recall@5 | NDCG@20 | MAP@10 | paper ML-10M (R@5 / N@20 / M@10) |",
         "|---|---|---|---|---|",
     ]
