@@ -83,6 +83,7 @@ def evaluate(
     topk_all: dict[int, list[torch.Tensor]] = {k: [] for k in ks}
     n = len(evalset)
     kmax = max(ks)
+    keep_lists = "novelty" in metrics or "coverage" in metrics  # top-K lists needed afterwards
     perm = inv = None
     if not evalset.sampled:
         n_items = evalset.n_items
@@ -104,7 +105,7 @@ def evaluate(
                     for m, v in sampled_metrics(greater, ties, k).items():
                         if m in metrics:
                             cols.setdefault(f"{NAMES[m]}@{k}", []).append(v.cpu())
-                if "novelty" in metrics or "coverage" in metrics:
+                if keep_lists:
                     top = torch.topk(scores, min(kmax, scores.shape[1]), dim=1).indices
                     top = cand.gather(1, top)
                     for k in ks:
@@ -136,14 +137,15 @@ def evaluate(
                 for m, v in topk_metrics(rel, n_pos, k).items():
                     if m in metrics:
                         cols.setdefault(f"{NAMES[m]}@{k}", []).append(v.cpu())
-                topk_all[k].append(top[:, :k].cpu())
+                if keep_lists:
+                    topk_all[k].append(top[:, :k].cpu())
     finally:
         if hasattr(model, "train") and was_training:
             model.train()
     out = {name: torch.cat(v) for name, v in cols.items()}
     if "novelty" in metrics:
+        degree = torch.as_tensor(train.item_degree())
         for k in ks:
-            degree = torch.as_tensor(train.item_degree())
             out[f"Novelty@{k}"] = novelty(torch.cat(topk_all[k]), degree, train.n_users)
     if per_row:
         return pd.DataFrame({k: v.numpy() for k, v in out.items()})

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
+from recsys_book.metrics import NAMES
 from recsys_book.utils import get_device, seed_everything, torch_generator
 
 # ---- pairwise losses ----------------------------------------------------------------
@@ -133,13 +134,16 @@ class NegativeSampler:
 # ---- the loop -------------------------------------------------------------------------
 
 
-def _metric_name(name: str) -> tuple[str, int]:
+def _metric_name(name: str) -> tuple[str, int, str]:
+    """'ndcg@10' -> ('ndcg', 10, 'NDCG@10'): the metric, the cut-off and evaluate()'s key."""
     try:
         m, k = name.split("@")
-        return m.lower(), int(k)
-    except ValueError:
+        m, k = m.lower(), int(k)
+        return m, k, f"{NAMES[m]}@{k}"
+    except (ValueError, KeyError):
         raise ValueError(
-            f"valid_metric must look like 'NDCG@10' or 'HR@10', got {name!r}"
+            f"valid_metric must look like 'NDCG@10' or 'HR@10' (one of {sorted(NAMES)} @ K), "
+            f"got {name!r}"
         ) from None
 
 
@@ -297,7 +301,7 @@ def fit(
                     model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0])
                 )
                 row.update({f"valid_{k}": v for k, v in res.items()})
-                score = res[_key(metric)]
+                score = res[metric[2]]
                 if score > best:
                     best, bad_epochs = score, 0
                     best_state = copy.deepcopy(model.state_dict())
@@ -316,14 +320,8 @@ def fit(
         model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
     history.attrs["best_epoch"] = (
-        int(history.loc[history[f"valid_{_key(metric)}"].idxmax(), "epoch"]) if metric else epochs
+        int(history.loc[history[f"valid_{metric[2]}"].idxmax(), "epoch"]) if metric else epochs
     )
     history.attrs["best_valid"] = best if metric else None
     model.eval()
     return history
-
-
-def _key(metric) -> str:
-    from recsys_book.metrics import NAMES
-
-    return f"{NAMES[metric[0]]}@{metric[1]}"
