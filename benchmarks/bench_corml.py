@@ -54,10 +54,10 @@ def main(argv=None) -> int:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}"
     )
     # warm-up (MKL initialisation would otherwise be charged to whichever runs first)
-    EASE(n_u, n_i, reg=args.reg, device=args.device).fit(split)
+    EASE(n_u, n_i, reg=args.reg).to(args.device).fit(split)
 
     ease, t_ease = timed(
-        lambda: EASE(n_u, n_i, reg=args.reg, device=args.device).fit(split), args.repeats
+        lambda: EASE(n_u, n_i, reg=args.reg).to(args.device).fit(split), args.repeats
     )
     kw = {
         "n_singular": args.n_singular,
@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     t_corml = statistics.median(totals)
     m = runs[totals.index(t_corml)]
     cold = dict(m.timings)  # the re-solves below overwrite m.timings
-    _, t_default = timed(lambda: CoRML(n_u, n_i, device=args.device).fit(split))
+    _, t_default = timed(lambda: CoRML(n_u, n_i).to(args.device).fit(split))
 
     _, t_eval_ease = timed(
         lambda: evaluate(ease, split.test, ks=(10,), metrics=("ndcg", "mrr")), args.repeats

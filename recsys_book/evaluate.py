@@ -45,6 +45,12 @@ def _parse(metrics, ks):
 
 
 @torch.no_grad()
+def _score(model, users, cand, inputs):
+    # the base class bounds memory by scoring slices of the candidates (memory models)
+    fn = getattr(model, "score_in_chunks", model.score)
+    return fn(users, cand, **inputs)
+
+
 def evaluate(
     model,
     evalset: EvalSet,
@@ -99,7 +105,7 @@ def evaluate(
             inputs = {k: v[idx].to(device) for k, v in evalset.inputs.items()}
             if evalset.sampled:
                 cand = evalset.candidates[idx].to(device)
-                scores = model.score(users, cand, **inputs).float()
+                scores = _score(model, users, cand, inputs).float()
                 greater, ties = target_rank_counts(scores)
                 for k in ks:
                     for m, v in sampled_metrics(greater, ties, k).items():

@@ -43,6 +43,21 @@ NAMES = {
 }
 
 
+def parse_metric(name: str) -> tuple[str, int, str]:
+    """'ndcg@10' -> ('ndcg', 10, 'NDCG@10'): the metric, the cut-off and the key that
+    :func:`recsys_book.evaluate.evaluate` returns. The one parser of metric names (the
+    training loop's ``valid_metric`` and the ALS models' ``metric`` both use it)."""
+    try:
+        m, k = str(name).split("@")
+        m, k = m.lower(), int(k)
+        return m, k, f"{NAMES[m]}@{k}"
+    except (ValueError, KeyError):
+        raise ValueError(
+            f"a metric name must look like 'NDCG@10' or 'HR@10' (one of {sorted(NAMES)} @ K), "
+            f"got {name!r}"
+        ) from None
+
+
 def target_rank_counts(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For scores (m, C) with the target in column 0: (#candidates scored strictly higher,
     #other candidates tied with the target). NaN scores are an error."""

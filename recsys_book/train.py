@@ -35,7 +35,8 @@ import torch.nn.functional as F
 
 from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
-from recsys_book.metrics import NAMES
+from recsys_book.metrics import parse_metric
+from recsys_book.models.base import ClosedForm, training_contract
 from recsys_book.utils import get_device, seed_everything, torch_generator
 
 # ---- pairwise losses ----------------------------------------------------------------
@@ -134,17 +135,33 @@ class NegativeSampler:
 # ---- the loop -------------------------------------------------------------------------
 
 
-def _metric_name(name: str) -> tuple[str, int, str]:
-    """'ndcg@10' -> ('ndcg', 10, 'NDCG@10'): the metric, the cut-off and evaluate()'s key."""
-    try:
-        m, k = name.split("@")
-        m, k = m.lower(), int(k)
-        return m, k, f"{NAMES[m]}@{k}"
-    except (ValueError, KeyError):
-        raise ValueError(
-            f"valid_metric must look like 'NDCG@10' or 'HR@10' (one of {sorted(NAMES)} @ K), "
-            f"got {name!r}"
-        ) from None
+class EarlyStopping:
+    """Keep the best state by a validation score; say when to stop.
+
+    ``update(score, model)`` after each epoch (or ALS sweep) returns True when training
+    should stop: ``patience`` updates in a row without a strictly better score (``None``:
+    never stop early). ``restore(model)`` loads the best state back. The one early-stopping
+    rule of the library (the training loop and the ALS models use it)."""
+
+    def __init__(self, patience: int | None = None):
+        if patience is not None and patience < 1:
+            raise ValueError(f"patience must be >= 1 or None, got {patience}")
+        self.patience = patience
+        self.best, self.best_state, self.bad, self.best_step = -math.inf, None, 0, None
+        self.steps = 0
+
+    def update(self, score: float, model: torch.nn.Module) -> bool:
+        self.steps += 1
+        if score > self.best:
+            self.best, self.bad, self.best_step = score, 0, self.steps
+            self.best_state = copy.deepcopy(model.state_dict())
+        else:
+            self.bad += 1
+        return self.patience is not None and self.bad >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
 
 
 def make_optimizer(params, optimizer: str, lr: float, weight_decay: float):
@@ -185,10 +202,10 @@ def fit(
     lr: float = 1e-3,
     optimizer: str = "adam",
     weight_decay: float = 0.0,
-    loss="bpr",
-    margin: float = 0.5,
+    loss=None,
+    margin: float | None = None,
     n_negatives: int = 1,
-    neg_reduce: str = "mean",
+    neg_reduce: str | None = None,
     reg: float = 0.0,
     valid_metric: str | None = "NDCG@10",
     patience: int | None = None,
@@ -204,6 +221,11 @@ def fit(
 ) -> pd.DataFrame:
     """Train ``model`` on ``split.train`` and return the per-epoch history (see module doc).
 
+    ``loss``, ``margin``, ``neg_reduce``: ``None`` (the default) uses what the model declares
+    (:mod:`recsys_book.models.base`: ``model.loss``, ``model.margin``, ``model.neg_reduce``);
+    a value overrides the declaration for this run. ``reg > 0`` needs the model's
+    ``regularization`` hook (an error otherwise, not silently ignored).
+
     ``params``: the parameters to optimise (default: all that require grad; pass a subset to
     keep pre-trained parts frozen). ``valid_metric=None`` skips validation (no early
     stopping, last weights kept). ``cpu_threads``: torch threads while training on CPU
@@ -215,11 +237,28 @@ def fit(
         raise ValueError(
             f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})"
         )
+    if isinstance(model, ClosedForm):
+        raise TypeError(
+            f"{type(model).__name__} is fitted in closed form (or by ALS/ADMM): call "
+            f"model.fit(split), not train.fit(model, split)."
+        )
+    contract = training_contract(model)
+    if reg < 0:
+        raise ValueError(f"reg must be >= 0, got {reg}")
+    if reg > 0 and contract["regularization"] is None:
+        raise ValueError(
+            f"reg={reg} was given but {type(model).__name__} has no regularization(users, items, "
+            "**inputs) hook: the term would be silently dropped. Use weight_decay=..., or reg=0."
+        )
     seed_everything(seed)
     dev = get_device(device)
     model.to(dev)
     gen = torch_generator(seed, dev)
-    loss_fn = make_loss(loss, margin, neg_reduce)
+    loss_fn = make_loss(
+        contract["loss"] if loss is None else loss,
+        contract["margin"] if margin is None else margin,
+        contract["neg_reduce"] if neg_reduce is None else neg_reduce,
+    )
     train = split.train
     if exclude_by not in train.df:
         raise ValueError(
@@ -244,9 +283,12 @@ def fit(
             "the model has no trainable parameters; closed-form models have their own .fit()."
         )
     opt = make_optimizer(params, optimizer, lr, weight_decay)
-    has_reg = reg > 0 and hasattr(model, "regularization")
-    post_step = getattr(model, "post_step", None)
-    metric = _metric_name(valid_metric) if valid_metric else None
+    has_reg = reg > 0
+    post_step = contract["post_step"]
+    try:
+        metric = parse_metric(valid_metric) if valid_metric else None
+    except ValueError as exc:
+        raise ValueError(f"valid_metric: {exc}") from None
 
     def objective(m, batch) -> torch.Tensor:
         scores = m.score(batch["users"], batch["items"], **batch["inputs"])  # (B, 1+n)
@@ -256,7 +298,7 @@ def fit(
         return out
 
     rows: list[dict] = []
-    best, best_state, bad_epochs = -math.inf, None, 0
+    stopper = EarlyStopping(patience)
     n = len(users)
     from tqdm.auto import tqdm
 
@@ -302,26 +344,21 @@ def fit(
                 )
                 row.update({f"valid_{k}": v for k, v in res.items()})
                 score = res[metric[2]]
-                if score > best:
-                    best, bad_epochs = score, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    bad_epochs += 1
+                stop = stopper.update(score, model)
                 bar.set_postfix(loss=f"{row['loss']:.4f}", **{valid_metric: f"{score:.4f}"})
             rows.append(row)
             history = pd.DataFrame(rows)
             for cb in callbacks:
                 cb(model, history)
-            if patience is not None and bad_epochs >= patience:
+            if metric is not None and stop:
                 break
     finally:
         torch.set_num_threads(threads)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    stopper.restore(model)
     history = pd.DataFrame(rows)
     history.attrs["best_epoch"] = (
         int(history.loc[history[f"valid_{metric[2]}"].idxmax(), "epoch"]) if metric else epochs
     )
-    history.attrs["best_valid"] = best if metric else None
+    history.attrs["best_valid"] = stopper.best if metric else None
     model.eval()
     return history

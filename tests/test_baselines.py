@@ -151,8 +151,8 @@ def test_neumf_plus_plus_starts_as_the_weighted_combination(alpha):
 
 TRAINED = {
     "MF-BPR": (lambda: MFBPR(NU, NI, 32), {}),
-    "CML (hinge)": (lambda: CML(NU, NI, 32), {"loss": "hinge", "margin": 0.5}),
-    "CML (BPR)": (lambda: CML(NU, NI, 32), {"loss": "bpr"}),
+    "CML (hinge)": (lambda: CML(NU, NI, 32, loss="hinge", margin=0.5), {}),
+    "CML (BPR)": (lambda: CML(NU, NI, 32, loss="bpr"), {}),
     "GMF": (lambda: GMF(NU, NI, 32), {}),
     "NeuMF": (lambda: NeuMF(NU, NI, 32, (64, 32, 16)), {}),
 }

@@ -13,9 +13,9 @@ from recsys_book.metrics import novelty
 from recsys_book.models import Popularity
 from recsys_book.models.corml import (
     CoRML,
+    full_mahalanobis_sq,
     gershgorin_discs,
     gershgorin_omega,
-    mahalanobis_sq,
     metric_from_hollow,
 )
 from recsys_book.models.linear import (
@@ -96,7 +96,7 @@ def test_residual_of_distances_eq_17(small):
     omega = gershgorin_omega(H, x)
     W = metric_from_hollow(H, x, omega)
     P, Q = signal_features(R, t)
-    D2 = mahalanobis_sq(P, Q, W)  # (U, I)
+    D2 = full_mahalanobis_sq(P, Q, W)  # (U, I)
     Y = P.t() @ H @ Q  # preference scores with H
     checked = [0, 0]
     for u in range(small.n_users):
@@ -126,11 +126,11 @@ def test_admm_output_is_a_valid_hollow_matrix(fitted):
     assert (H >= 0).all()
     assert (H.diagonal() == 0).all()
     assert (H > 0).sum() > H.shape[0]  # not trivially zero
-    assert fitted.history["residual"].iloc[-1] < 1e-3
+    assert fitted.history_["residual"].iloc[-1] < 1e-3
 
 
 def test_admm_objective_decreases(fitted):
-    obj = fitted.history["objective"].to_numpy()
+    obj = fitted.history_["objective"].to_numpy()
     assert len(obj) == 40
     diffs = obj[1:] - obj[:-1]
     assert (diffs <= 1e-7 * abs(obj[0])).all(), obj

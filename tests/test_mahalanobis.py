@@ -17,13 +17,13 @@ from recsys_book.models.mahalanobis import (
     MASR,
     MASS,
     MDR,
-    mahalanobis_sq,
-    masked_softmax,
     mass_distance_naive,
     mdr_variant,
     n_playlists,
-    pairwise_mahalanobis_sq,
 )
+from recsys_book.nn import diag_mahalanobis_sq as mahalanobis_sq
+from recsys_book.nn import masked_softmax
+from recsys_book.nn import pairwise_diag_mahalanobis_sq as pairwise_mahalanobis_sq
 from recsys_book.train import fit
 
 torch.set_num_threads(1)
@@ -227,11 +227,11 @@ def test_fism_and_cmn_baselines(split):
     ctx2[r, int(mask[r].sum())] = it[r, c]
     mask2 = ctx2 != split.n_items
     assert torch.allclose(f.score(u, it, context=ctx2, context_mask=mask2)[r, c], ref, atol=1e-5)
-    cmn = CMN(split, dim=8, max_neighbours=7)
+    cmn = CMN(split.n_users, split.n_items, split, dim=8, max_neighbours=7)
     s = cmn.score(u, it, **inp)
     assert s.shape == it.shape and torch.isfinite(s).all()
     holders = split.train.df.groupby("item")["playlist"].nunique()
     nb = cmn.neighbours[torch.tensor(holders.index.to_numpy())]
     assert ((nb != cmn.n_owners).sum(1).numpy() == holders.clip(upper=7).to_numpy()).all()
     with pytest.raises(ValueError, match="owner"):
-        CMN(split, owner="song")
+        CMN(split.n_users, split.n_items, split, owner="song")

@@ -158,10 +158,9 @@ def test_chunked_evaluation_matches_unchunked():
     users, items, ctx, mask = _inputs(C=9)
     with torch.no_grad():
         full = m.score(users, items, context=ctx, context_mask=mask)
-        chunked = m._chunked(
-            lambda c: m._forward(users, c, ctx, mask)[0], items, 4, max_elems=5 * 4 * D * 2
-        )
-    torch.testing.assert_close(m.w_e(chunked).squeeze(-1).neg(), full)
+        m.max_score_elements = users.shape[0] * ctx.shape[1] * D * 2  # 2 candidates a chunk
+        chunked = m.score_in_chunks(users, items, context=ctx, context_mask=mask)
+    torch.testing.assert_close(chunked, full)
 
 
 def test_bad_inputs_name_the_fix():

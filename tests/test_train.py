@@ -8,8 +8,8 @@ import torch
 
 from recsys_book.data import leave_one_out, planted_implicit
 from recsys_book.evaluate import evaluate
-from recsys_book.models.base import Popularity
-from recsys_book.models.baselines import MFBPR
+from recsys_book.models.base import Popularity, Recommender
+from recsys_book.models.baselines import CML, MFBPR
 from recsys_book.train import NegativeSampler, bpr_loss, fit, hinge_loss
 
 
@@ -168,8 +168,60 @@ def test_bad_arguments_give_clear_errors(split):
         fit(m, split, exclude_by="playlist", **_quiet())
     with pytest.raises(ValueError, match="rows"):
         fit(m, split, train_inputs={"context": torch.zeros(3, 2)}, **_quiet())
-    with pytest.raises(ValueError, match="no trainable parameters"):
+    with pytest.raises(TypeError, match="closed form"):
         fit(Popularity(split.n_users, split.n_items), split, **_quiet())
+
+
+# ---- the model contract: declared loss and hooks -------------------------------------------
+
+
+class _NoReg(Recommender):
+    def __init__(self, n_users, n_items):
+        super().__init__(n_users, n_items)
+        self.user = torch.nn.Embedding(n_users, 4)
+        self.item = torch.nn.Embedding(n_items, 4)
+
+    def score(self, users, items, **inputs):
+        return (self.user(users)[:, None, :] * self.item(items)).sum(-1)
+
+
+class _Misspelled(_NoReg):
+    def post_steps(self):  # a near miss of the post_step hook: would never run
+        pass
+
+
+def test_reg_without_a_regularization_hook_is_an_error(split):
+    with pytest.raises(ValueError, match="no regularization"):
+        fit(_NoReg(split.n_users, split.n_items), split, reg=0.1, epochs=1, **_quiet())
+    fit(_NoReg(split.n_users, split.n_items), split, epochs=1, valid_metric=None, **_quiet())
+
+
+def test_misspelled_hook_is_an_error(split):
+    with pytest.raises(ValueError, match="post_step"):
+        fit(_Misspelled(split.n_users, split.n_items), split, epochs=1, **_quiet())
+
+
+def test_fit_uses_the_loss_the_model_declares(split):
+    """CML(loss="hinge") trained by a plain fit() equals fit(loss="hinge") on CML(loss="bpr")
+    (same seed, same draws), and differs from the BPR form."""
+    kw = dict(epochs=2, valid_metric=None, n_negatives=2, **_quiet())
+    a, b, c = (CML(split.n_users, split.n_items, 8, loss=x) for x in ("hinge", "bpr", "bpr"))
+    for m in (a, b, c):
+        torch.manual_seed(0)
+        m.load_state_dict(a.state_dict())
+    ha = fit(a, split, seed=3, **kw)
+    hb = fit(b, split, seed=3, loss="hinge", margin=0.5, **kw)
+    hc = fit(c, split, seed=3, **kw)
+    assert ha["loss"].tolist() == hb["loss"].tolist()
+    torch.testing.assert_close(a.user.weight, b.user.weight)
+    assert ha["loss"].tolist() != hc["loss"].tolist()
+
+
+def test_a_declared_unknown_loss_is_an_error(split):
+    m = _NoReg(split.n_users, split.n_items)
+    m.loss = "hingee"
+    with pytest.raises(ValueError, match="loss must be one of"):
+        fit(m, split, epochs=1, **_quiet())
 
 
 def test_fit_restores_thread_count(split):

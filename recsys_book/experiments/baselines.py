@@ -90,9 +90,9 @@ def _build(name: str, cfg: dict, split, epochs: int, seed: int):
     if name == "MF-BPR":
         model, kw = MFBPR(nu, ni, cfg["dim"]), {"reg": cfg["reg"]}
     elif name == "CML (BPR)":
-        model, kw = CML(nu, ni, cfg["dim"]), {"loss": "bpr"}
+        model, kw = CML(nu, ni, cfg["dim"], loss="bpr"), {}
     elif name == "CML (hinge)":
-        model, kw = CML(nu, ni, cfg["dim"]), {"loss": "hinge", "margin": 0.5}
+        model, kw = CML(nu, ni, cfg["dim"], loss="hinge", margin=0.5), {}
     else:  # pragma: no cover
         raise ValueError(f"unknown baseline {name!r}")
     hist = fit(model, split, epochs=epochs, lr=cfg["lr"], seed=seed, **FIT, **kw)

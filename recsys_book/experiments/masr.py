@@ -122,7 +122,7 @@ def run(
         rows[name]["note"] = f"{best[3]}-song"
     for name, make, lr in (
         ("FISM", lambda: FISM(nu, ni, dim), 1e-2),
-        ("CMN", lambda: CMN(split, dim), 3e-3),
+        ("CMN", lambda: CMN(split.n_users, split.n_items, split, dim), 3e-3),
     ):
         m, s = train(make(), lr)
         record(name, m, s)

@@ -114,7 +114,10 @@ def run(
         )
     train("MF-BPR", baselines.MFBPR(n_u, n_i, dim), 5e-3, reg=1e-4)
     train(
-        "CML", baselines.CML(n_u, n_i, dim), 5e-3, note="BPR loss (as in the SDMR paper), unit ball"
+        "CML",
+        baselines.CML(n_u, n_i, dim, loss="bpr"),
+        5e-3,
+        note="BPR loss (as in the SDMR paper), unit ball",
     )
     if hasattr(baselines, "pretrain_neumf") and not quick:
         t0 = time.perf_counter()

@@ -1,26 +1,66 @@
-"""The one interface every model implements, and the two simplest models.
+"""The one interface every model implements (the *model contract*), and the two simplest models.
 
-Every model is a ``torch.nn.Module`` with
+**Scoring.** Every model is a ``torch.nn.Module`` built as ``Model(n_users, n_items, ...)``
+(composites such as SDMR, MASR and NeuMF++ are built from their trained parts and take
+the sizes from them) with
 
-* ``score(users (B,), items (B, C), **inputs) -> (B, C)``: **higher means more preferred**.
-  Distance models return the negated distance and say so. ``inputs`` are the per-row
-  extras a protocol attaches (``context``/``context_mask`` for memory models,
+* ``score(users (B,), items (B, C), **inputs) -> (B, C)``, float: **higher means more
+  preferred**. Distance models return the negated distance and say so. ``inputs`` are the
+  per-row extras a protocol attaches (``context``/``context_mask`` for memory models,
   ``playlist`` for playlist models); models that need none ignore them.
-* ``score_all(users (B,), **inputs) -> (B, n_items)``: every item; the default calls
-  ``score`` with all items, models with a faster closed form override it.
-* closed-form / ALS models also have ``fit(split_or_interactions, ...)``; gradient models
-  are trained by :func:`recsys_book.train.fit` and may define
-  ``regularization(users, items, **inputs)`` for the L2 term of their paper.
+* ``score_all(users (B,), **inputs) -> (B, n_items)``: every item. The base class scores the
+  catalogue in chunks of candidates (:meth:`Recommender.score_in_chunks`) so that a memory
+  model, which builds a (B, C, s, d) tensor, never runs out of memory; a model with a
+  cheaper closed form (one matrix product) overrides it.
+* ``recommend(users, k, exclude=...)``: top-k item ids with training items masked.
+* Devices: models are built on the CPU and moved with ``.to(device)``; ``model.device``
+  says where they live. :func:`recsys_book.train.fit` moves a gradient model to its
+  ``device`` argument (``"auto"``: CUDA when present); a closed-form model's ``fit``
+  computes where the model lives (``EASE(...).to("cuda").fit(split)``).
+
+**Training, gradient models.** A model *declares* how :func:`recsys_book.train.fit` trains
+it, so that a call site does not repeat it:
+
+* ``loss``: ``"bpr"`` (default), ``"hinge"`` or a callable ``(pos (B,), neg (B, n)) -> scalar``;
+  ``margin``: the hinge margin; ``neg_reduce``: ``"mean"`` over the sampled negatives or
+  ``"max"`` (the hardest one). Class attributes, overridable per instance; an explicit
+  ``fit(loss=..., margin=..., neg_reduce=...)`` overrides the declaration for one run.
+* hooks, exactly these names (:data:`HOOKS`): ``regularization(users, items, **inputs) ->
+  scalar`` (the L2 term of its paper; ``fit`` adds ``reg *`` it, and ``reg > 0`` on a model
+  without it is an error) and ``post_step() -> None`` (after every optimiser step, e.g. a
+  projection into the unit ball). A method whose name is a near miss of a hook
+  (``post_steps``, ``regularisation``) is an error, not silently ignored.
+
+**Training, closed-form / ALS / ADMM models** (:class:`ClosedForm`: EASE, GF-CF, CoRML,
+SLIM, ItemKNN, WMF/RME, Item2Vec, Popularity): ``fit(split_or_interactions, ...) -> self``,
+and ``history_``, a DataFrame with one row per iteration (sweep, ADMM step, or the single
+solve) and its ``seconds``; :func:`recsys_book.train.fit` refuses them with a pointer here.
 """
 
 from __future__ import annotations
 
+import difflib
+import time
+
+import pandas as pd
 import torch
 from torch import nn
+
+#: the optional training hooks a gradient model may define (see the module docstring)
+HOOKS = ("regularization", "post_step")
+LOSSES = ("bpr", "hinge")
+NEG_REDUCE = ("mean", "max")
 
 
 class Recommender(nn.Module):
     """Base class: holds ``n_users``/``n_items`` and derives ``score_all``/``recommend``."""
+
+    #: how :func:`recsys_book.train.fit` trains this model (see the module docstring)
+    loss = "bpr"
+    margin: float = 0.5
+    neg_reduce: str = "mean"
+    #: upper bound on the floats a chunk of :meth:`score_in_chunks` may materialise
+    max_score_elements: int = 1 << 23
 
     def __init__(self, n_users: int, n_items: int):
         super().__init__()
@@ -38,9 +78,27 @@ class Recommender(nn.Module):
     def score(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
         raise NotImplementedError
 
+    def candidate_cost(self, **inputs) -> int:
+        """Floats materialised per (row, candidate) by ``score``: 1 for embedding models;
+        memory models return s * d (their (B, C, s, d) tensor). Sets the chunk size of
+        :meth:`score_in_chunks`."""
+        return 1
+
+    def score_in_chunks(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
+        """``score`` (B, C), computed over slices of the candidates when (B * C * cost)
+        would exceed :attr:`max_score_elements`. Without autograd only (evaluation): under
+        autograd it is ``score`` itself, so training sees one graph."""
+        B, C = items.shape
+        step = max(1, self.max_score_elements // max(1, B * int(self.candidate_cost(**inputs))))
+        if torch.is_grad_enabled() or C <= step:
+            return self.score(users, items, **inputs)
+        return torch.cat(
+            [self.score(users, items[:, i : i + step], **inputs) for i in range(0, C, step)], dim=1
+        )
+
     def score_all(self, users: torch.Tensor, **inputs) -> torch.Tensor:
         items = torch.arange(self.n_items, device=users.device).expand(users.shape[0], -1)
-        return self.score(users, items, **inputs)
+        return self.score_in_chunks(users, items, **inputs)
 
     @torch.no_grad()
     def recommend(self, users, k: int = 10, exclude=None, **inputs) -> torch.Tensor:
@@ -56,12 +114,79 @@ class Recommender(nn.Module):
         return f"n_users={self.n_users}, n_items={self.n_items}"
 
 
+def training_contract(model: nn.Module) -> dict:
+    """Check ``model``'s declared training (loss, margin, neg_reduce, hooks) and return it.
+
+    Raises a ValueError for an unknown loss or reduction and for a method whose name is a
+    near miss of a hook (``post_steps``, ``regularisation``): such a hook would never run."""
+    loss = getattr(model, "loss", "bpr")
+    if not callable(loss) and loss not in LOSSES:
+        raise ValueError(
+            f"{type(model).__name__}.loss must be one of {LOSSES} or a callable(pos, neg), "
+            f"got {loss!r}"
+        )
+    reduce = getattr(model, "neg_reduce", "mean")
+    if reduce not in NEG_REDUCE:
+        raise ValueError(
+            f"{type(model).__name__}.neg_reduce must be one of {NEG_REDUCE}, got {reduce!r}"
+        )
+    own = {
+        name
+        for klass in type(model).__mro__
+        if klass not in (Recommender, nn.Module, object)
+        for name, value in vars(klass).items()
+        if callable(value) and not name.startswith("_")
+    }
+    for name in own - set(HOOKS):
+        close = difflib.get_close_matches(name, HOOKS, n=1, cutoff=0.8)
+        if close:
+            raise ValueError(
+                f"{type(model).__name__} defines {name}(), which looks like the training hook "
+                f"{close[0]}() but is not named so: fit() would never call it. Rename it "
+                f"{close[0]} (hooks: {', '.join(HOOKS)})."
+            )
+    return {
+        "loss": loss,
+        "margin": float(getattr(model, "margin", 0.5)),
+        "neg_reduce": reduce,
+        "regularization": getattr(model, "regularization", None),
+        "post_step": getattr(model, "post_step", None),
+    }
+
+
+class ClosedForm(Recommender):
+    """A model fitted by its own ``fit(data, ...) -> self`` (closed form, ALS, ADMM, counts).
+
+    ``history_``: one row per iteration with at least ``iteration`` and ``seconds``
+    (cumulative since the start of ``fit``), plus what the model measures (an objective,
+    a validation metric). Subclasses call :meth:`_start_history` then :meth:`_log`."""
+
+    def __init__(self, n_users: int, n_items: int):
+        super().__init__(n_users, n_items)
+        self.history_ = pd.DataFrame()
+
+    def fit(self, data, *args, **kwargs) -> "ClosedForm":  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _start_history(self) -> None:
+        self._rows: list[dict] = []
+        self._t0 = time.perf_counter()
+        self.history_ = pd.DataFrame()
+
+    def _log(self, **values) -> pd.DataFrame:
+        row = {"iteration": len(self._rows) + 1, **values}
+        row["seconds"] = time.perf_counter() - self._t0
+        self._rows.append(row)
+        self.history_ = pd.DataFrame(self._rows)
+        return self.history_
+
+
 def _interactions(data):
     """Accept a Split or an Interactions (use the training part of a split)."""
     return getattr(data, "train", data)
 
 
-class Popularity(Recommender):
+class Popularity(ClosedForm):
     """Most-popular: every user gets the items with the most training interactions.
 
     The floor every model in the course must clear."""
@@ -71,8 +196,10 @@ class Popularity(Recommender):
         self.register_buffer("counts", torch.zeros(n_items))
 
     def fit(self, data) -> "Popularity":
+        self._start_history()
         inter = _interactions(data)
         self.counts = torch.as_tensor(inter.item_degree(), dtype=torch.float32, device=self.device)
+        self._log()
         return self
 
     def score(self, users, items, **inputs):
@@ -82,7 +209,7 @@ class Popularity(Recommender):
         return self.counts.expand(users.shape[0], -1)
 
 
-class RandomModel(Recommender):
+class RandomModel(ClosedForm):
     """Uniform random scores (seeded): the chance level of a protocol."""
 
     def __init__(self, n_users: int, n_items: int, seed: int = 0):
@@ -91,6 +218,8 @@ class RandomModel(Recommender):
         self.register_buffer("table", torch.rand(n_users, n_items, generator=g))
 
     def fit(self, data) -> "RandomModel":
+        self._start_history()
+        self._log()
         return self
 
     def score(self, users, items, **inputs):

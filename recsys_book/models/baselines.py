@@ -6,10 +6,14 @@ Gradient-trained (by :func:`recsys_book.train.fit`):
 * :class:`CML`    collaborative metric learning (Hsieh et al., WWW 2017): users and items in
   a Euclidean space, score = -||u - v||^2, embeddings kept inside the unit ball. Two forms:
 
-  - the hinge/margin loss of its paper: ``fit(model, split, loss="hinge", margin=0.5)``,
-    i.e. max(0, m + d(u, i+)^2 - d(u, i-)^2) (the paper's WARP rank weights are left out);
-  - BPR on the negated distance, as in the SDMR paper's comparison: ``fit(model, split,
-    loss="bpr")``, i.e. -log sigma(d(u, i-)^2 - d(u, i+)^2).
+  - the hinge/margin loss of its paper, ``CML(..., loss="hinge", margin=0.5)`` (the
+    default), i.e. max(0, m + d(u, i+)^2 - d(u, i-)^2) (the paper's WARP rank weights are
+    left out);
+  - BPR on the negated distance, as in the SDMR paper's comparison: ``CML(..., loss="bpr")``,
+    i.e. -log sigma(d(u, i-)^2 - d(u, i+)^2).
+
+  The model declares its loss (the contract of :mod:`recsys_book.models.base`), so
+  ``fit(model, split)`` trains the form it was built with.
 * :class:`GMF`, :class:`MLP`, :class:`NeuMF` neural collaborative filtering (He et al.,
   WWW 2017, Section 3). **NeuMF++** is NeuMF whose GMF and MLP parts are pre-trained
   separately and fused with weight alpha (Section 3.4.1): :func:`pretrain_neumf`.
@@ -34,6 +38,7 @@ from torch import nn
 
 from recsys_book.models.base import Recommender
 from recsys_book.models.linear import ItemItemModel, interaction_matrix
+from recsys_book.nn import clip_to_unit_ball_
 
 
 class MFBPR(Recommender):
@@ -75,12 +80,23 @@ class CML(Recommender):
     """Collaborative metric learning: score(u, i) = -||p_u - q_i||^2 (a negated distance).
 
     After each optimiser step (``post_step``) the embeddings are projected back into the
-    unit ball, as in the CML paper."""
+    unit ball, as in the CML paper. ``loss``: ``"hinge"`` (its paper, with ``margin``) or
+    ``"bpr"`` (the SDMR paper's comparison)."""
 
     def __init__(
-        self, n_users: int, n_items: int, dim: int = 64, init_std: float = 0.1, clip: bool = True
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 64,
+        init_std: float = 0.1,
+        clip: bool = True,
+        loss: str = "hinge",
+        margin: float = 0.5,
     ):
         super().__init__(n_users, n_items)
+        if loss not in ("hinge", "bpr"):
+            raise ValueError(f"CML is trained with loss='hinge' (its paper) or 'bpr', got {loss!r}")
+        self.loss, self.margin = loss, float(margin)
         self.user = nn.Embedding(n_users, dim)
         self.item = nn.Embedding(n_items, dim)
         nn.init.normal_(self.user.weight, std=init_std)
@@ -94,12 +110,13 @@ class CML(Recommender):
     def score_all(self, users, **inputs):
         return -torch.cdist(self.user(users), self.item.weight).pow(2)
 
-    @torch.no_grad()
     def post_step(self):
         if self.clip:
             for emb in (self.user, self.item):
-                norm = emb.weight.norm(dim=1, keepdim=True).clamp(min=1.0)
-                emb.weight.div_(norm)
+                clip_to_unit_ball_(emb.weight)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, loss={self.loss}, margin={self.margin:g}"
 
 
 # ---- neighbourhood and linear baselines (closed form) -----------------------------------
@@ -129,6 +146,7 @@ class ItemKNN(ItemItemModel):
     @torch.no_grad()
     def fit(self, data) -> "ItemKNN":
         inter = self._check_data(data)
+        self._start_history()
         R = interaction_matrix(inter, device=self.device)  # (U, I) binary
         G = R.t() @ R  # (I, I) co-occurrences
         norm = G.diagonal().sqrt()  # (I,) ||r_i||
@@ -139,6 +157,7 @@ class ItemKNN(ItemItemModel):
             keep = torch.zeros_like(S, dtype=torch.bool).scatter_(0, top, True)
             S = S * keep
         self.R, self.W = R, S
+        self._log()
         return self
 
 
@@ -183,6 +202,7 @@ class SLIM(ItemItemModel):
     @torch.no_grad()
     def fit(self, data) -> "SLIM":
         inter = self._check_data(data)
+        self._start_history()
         R = interaction_matrix(inter, device=self.device, dtype=self.dtype)  # (U, I)
         G_ = R.t() @ R  # (I, I) Gram
         eye = torch.eye(self.n_items, dtype=R.dtype, device=R.device)
@@ -196,6 +216,7 @@ class SLIM(ItemItemModel):
             B -= P * (B.diagonal() / dP)[None, :]  # enforce diag(B) = 0
             C = (B + dual - self.l1 / self.rho).clamp(min=0.0)  # sparse, >= 0
             dual += B - C
+            self._log(residual=float(torch.linalg.norm(B - C)))
         C.fill_diagonal_(0.0)
         self.R, self.W = R.float(), C.float()
         return self

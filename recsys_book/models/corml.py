@@ -57,14 +57,13 @@ import torch
 
 from recsys_book.models.linear import (
     ItemItemModel,
+    cached_singular_vectors,
     gram,
     interaction_matrix,
     item_degree,
     normalized_matrix,
-    top_right_singular_vectors,
     user_degree,
 )
-from recsys_book.utils import get_device
 
 # ---- Theorem 3.1 / Lemma 3.2 ------------------------------------------------------------
 
@@ -99,7 +98,7 @@ def metric_from_hollow(
     return H + omega * torch.diag(x)
 
 
-def mahalanobis_sq(P: torch.Tensor, Q: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+def full_mahalanobis_sq(P: torch.Tensor, Q: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     """Squared generalised Mahalanobis distances (Eq. 13) between the columns of P (n x U)
     and of Q (n x I): d^2[u, i] = p_u^T W p_u + q_i^T W q_i - 2 p_u^T W q_i."""
     pw = (P * (W @ P)).sum(0)  # (U,)
@@ -181,7 +180,6 @@ class CoRML(ItemItemModel):
         storage_dim: int | None = CoRMLConfig.storage_dim,
         svd: str = "auto",
         dtype: torch.dtype = torch.float32,
-        device="auto",
     ):
         super().__init__(n_users, n_items)
         self.svd, self.dtype = svd, dtype
@@ -201,9 +199,8 @@ class CoRML(ItemItemModel):
         self._cache: _Cache | None = None
         self._S: torch.Tensor | None = None
         self._Gamma: torch.Tensor | None = None
-        self.history = pd.DataFrame(columns=list(self._hist_cols))
+        self.history_ = pd.DataFrame(columns=[*self._hist_cols, "seconds"])
         self.timings: dict[str, float] = {}
-        self.to(get_device(device))
 
     # ---- settings --------------------------------------------------------------------
     def _set(self, **kw):
@@ -251,12 +248,8 @@ class CoRML(ItemItemModel):
         return self._cache
 
     def _singular(self, c: _Cache, k: int) -> torch.Tensor:
-        if c.V is None or c.V.shape[1] < min(k, min(c.R.shape)):
-            exact = self.svd == "exact" or (self.svd == "auto" and min(c.R.shape) <= 4000)
-            kk = min(c.R.shape) if exact else k
-            c.V = top_right_singular_vectors(normalized_matrix(c.R), kk, method=self.svd).to(
-                self.dtype
-            )
+        V = cached_singular_vectors(normalized_matrix(c.R), k, self.svd, c.V)
+        c.V = V.to(self.dtype)
         return c.V[:, :k]
 
     def _graph_filter(self, c: _Cache) -> torch.Tensor:
@@ -379,7 +372,7 @@ class CoRML(ItemItemModel):
                     if track_objective
                     else math.nan
                 )
-                rows.append((it + 1, obj_s, obj, res))
+                rows.append((it + 1, obj_s, obj, res, time.perf_counter() - t0))
             S.fill_diagonal_(0)  # exact zeros (S_ii = max(0, Gamma_ii) = 0 already)
             self._S, self._Gamma = S.clone(), Gam
             t3 = time.perf_counter()
@@ -389,7 +382,9 @@ class CoRML(ItemItemModel):
         W = self.lam * (d.pow(-self.t)[:, None] * H * d.pow(self.t)[None, :])
         W += (1 - self.lam) * (d.rsqrt()[:, None] * G * d.sqrt()[None, :])
         self.R, self.H, self.G, self.W = R.to(self.dtype), H, G, W
-        self.history = pd.DataFrame(rows, columns=list(self._hist_cols))
+        if not rows:  # lam = 0: the single graph-filter solve
+            rows.append((1, math.nan, math.nan, math.nan, time.perf_counter() - t0))
+        self.history_ = pd.DataFrame(rows, columns=[*self._hist_cols, "seconds"])
         t4 = time.perf_counter()
         self.timings = {
             "svd + G": t1 - t0,
@@ -432,6 +427,6 @@ __all__ = [
     "CoRMLConfig",
     "gershgorin_discs",
     "gershgorin_omega",
-    "mahalanobis_sq",
+    "full_mahalanobis_sq",
     "metric_from_hollow",
 ]

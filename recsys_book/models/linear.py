@@ -32,8 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from recsys_book.models.base import Recommender, _interactions
-from recsys_book.utils import get_device
+from recsys_book.models.base import ClosedForm, _interactions
 
 # ---- shared helpers -------------------------------------------------------------------
 
@@ -66,6 +65,30 @@ def normalized_matrix(R: torch.Tensor) -> torch.Tensor:
     return R * user_degree(R).rsqrt()[:, None] * item_degree(R).rsqrt()[None, :]
 
 
+#: exact (Gram eigendecomposition) SVD up to this many rows or columns, randomized above
+EXACT_SVD_MAX = 4000
+
+
+def svd_method(shape, method: str = "auto") -> str:
+    """Resolve ``"auto"``: ``"exact"`` when min(shape) <= :data:`EXACT_SVD_MAX`, else
+    ``"lowrank"``; other values pass through (checked by the caller)."""
+    if method == "auto":
+        return "exact" if min(shape) <= EXACT_SVD_MAX else "lowrank"
+    return method
+
+
+def cached_singular_vectors(
+    M: torch.Tensor, k: int, method: str = "auto", cached: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Right singular vectors of M with at least ``min(k, min(M.shape))`` columns, reusing
+    ``cached`` when it has enough. An exact solve keeps every direction, so any later k is
+    free; a randomized one computes exactly k. Slice ``[:, :k]`` for the top k."""
+    if cached is not None and cached.shape[1] >= min(k, min(M.shape)):
+        return cached
+    exact = svd_method(M.shape, method) == "exact"
+    return top_right_singular_vectors(M, min(M.shape) if exact else k, method=method)
+
+
 def top_right_singular_vectors(
     M: torch.Tensor, k: int, method: str = "auto", seed: int = 0
 ) -> torch.Tensor:
@@ -79,8 +102,7 @@ def top_right_singular_vectors(
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"the number of singular vectors must be a positive int, got {k!r}")
     k = int(min(k, min(M.shape)))
-    if method == "auto":
-        method = "exact" if min(M.shape) <= 4000 else "lowrank"
+    method = svd_method(M.shape, method)
     if method == "exact":
         Md = M.double()
         if M.shape[0] < M.shape[1]:
@@ -120,7 +142,7 @@ def signal_scores(P: torch.Tensor, C: torch.Tensor, Q: torch.Tensor) -> torch.Te
 # ---- a common base: a user's row of R times an item-item matrix -------------------------
 
 
-class ItemItemModel(Recommender):
+class ItemItemModel(ClosedForm):
     """Scores Y = R W for a dense item-item matrix W (|I| x |I|) and the training R."""
 
     def __init__(self, n_users: int, n_items: int):
@@ -183,7 +205,6 @@ class EASE(ItemItemModel):
         n_items: int,
         reg: float = EASEConfig.reg,
         dtype: torch.dtype = torch.float32,
-        device="auto",
     ):
         super().__init__(n_users, n_items)
         self.dtype = dtype
@@ -192,7 +213,6 @@ class EASE(ItemItemModel):
                 f"reg must be > 0 (the Gram matrix is singular without it), got {reg!r}"
             )
         self.reg = float(reg)
-        self.to(get_device(device))
 
     @torch.no_grad()
     def fit(self, data, reg: float | None = None) -> EASE:
@@ -201,6 +221,7 @@ class EASE(ItemItemModel):
                 raise ValueError(f"reg must be > 0, got {reg!r}")
             self.reg = float(reg)
         inter = self._check_data(data)
+        self._start_history()
         R = interaction_matrix(inter, device=self.device, dtype=self.dtype)  # (U, I)
         G = gram(R)  # (I, I) R^T R
         G.diagonal().add_(self.reg)
@@ -209,6 +230,7 @@ class EASE(ItemItemModel):
         B.diagonal().zero_()  # diag(B) = 0
         self.R = R
         self.W = B
+        self._log()  # one solve
         return self
 
     @property
@@ -248,7 +270,6 @@ class GFCF(ItemItemModel):
         alpha: float = GFCFConfig.alpha,
         linear: bool = True,
         svd: str = "auto",
-        device="auto",
     ):
         super().__init__(n_users, n_items)
         if not isinstance(k, (int, np.integer)) or k < 1:
@@ -257,12 +278,12 @@ class GFCF(ItemItemModel):
             raise ValueError(f"alpha must be >= 0, got {alpha!r}")
         self.k, self.alpha, self.linear, self.svd = int(k), float(alpha), bool(linear), svd
         self._V_full: torch.Tensor | None = None
-        self.to(get_device(device))
 
     @torch.no_grad()
     def fit(self, data, k: int | None = None, alpha: float | None = None) -> GFCF:
         """Fit; refitting the same data with another ``k``/``alpha`` reuses the SVD."""
         inter = self._check_data(data)
+        self._start_history()
         if k is not None:
             self.k = int(k)
         if alpha is not None:
@@ -270,10 +291,7 @@ class GFCF(ItemItemModel):
         R = interaction_matrix(inter, device=self.device)
         same = self.R.shape == R.shape and bool(torch.equal(self.R, R))
         Rn = normalized_matrix(R)  # (U, I)
-        if self._V_full is None or not same or self._V_full.shape[1] < min(self.k, min(R.shape)):
-            exact = self.svd == "exact" or (self.svd == "auto" and min(R.shape) <= 4000)
-            kk = min(R.shape) if exact else self.k  # exact SVD: keep all, any later k is free
-            self._V_full = top_right_singular_vectors(Rn, kk, method=self.svd)
+        self._V_full = cached_singular_vectors(Rn, self.k, self.svd, self._V_full if same else None)
         V = self._V_full[:, : self.k]  # (I, k)
         d = item_degree(R)
         W = torch.zeros(self.n_items, self.n_items, device=R.device)
@@ -282,6 +300,7 @@ class GFCF(ItemItemModel):
         if self.alpha > 0:
             W += self.alpha * (d.rsqrt()[:, None] * (V @ V.t()) * d.sqrt()[None, :])  # Eq. (12)
         self.R, self.W = R, W
+        self._log()  # one solve (the SVD reused when cached)
         return self
 
     def extra_repr(self) -> str:

@@ -43,6 +43,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
+from recsys_book.nn import (
+    check_context,
+    diag_mahalanobis_sq,
+    masked_softmax,
+    pairwise_diag_mahalanobis_sq,
+)
 
 ATTENTIONS = ("mem-metric", "mem-dot", "nonmem-metric", "nonmem-dot")
 QUERIES = ("user", "playlist", "both")
@@ -63,41 +69,8 @@ class MASRConfig:
     lam_adv: float = 1.0
 
 
-# ---- distances ------------------------------------------------------------------------
-
-
-def mahalanobis_sq(x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared diagonal Mahalanobis distance ||b * (x - y)||^2 over the last axis (Eq. 4.12).
-
-    x, y broadcastable (..., d); b (d,). With b = 1 it is the squared Euclidean distance."""
-    e = b * (x - y)
-    return (e * e).sum(-1)
-
-
-def pairwise_mahalanobis_sq(q: torch.Tensor, s: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """All query-to-member distances without a (B, C, L, d) tensor (Eq. 4.24).
-
-    q (B, C, d) queries, s (B, L, d) member songs, b (d,) -> (B, C, L):
-    ||b*(q - s)||^2 = sum w q^2 + sum w s^2 - 2 sum w q s with w = b^2 (clamped at 0
-    against rounding)."""
-    w = b * b  # (d,)
-    qq = (q * q * w).sum(-1)  # (B, C)
-    ss = (s * s * w).sum(-1)  # (B, L)
-    qs = torch.einsum("bcd,bld->bcl", q * w, s)  # (B, C, L)
-    return (qq[:, :, None] + ss[:, None, :] - 2 * qs).clamp_min(0.0)
-
-
-def masked_softmax(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Softmax over the last axis where ``mask`` is True; masked entries get exactly 0.
-
-    logits (B, C, L), mask (B, L) or (B, C, L). A row with no real entry gets all zeros
-    (a playlist with no other training track contributes no member distance)."""
-    if mask.dim() == logits.dim() - 1:
-        mask = mask[:, None, :]
-    mask = mask.expand_as(logits)
-    any_real = mask.any(-1, keepdim=True)
-    z = logits.masked_fill(~mask, float("-inf")).masked_fill(~any_real, 0.0)
-    return torch.softmax(z, dim=-1) * mask
+# ---- distances: the squared diagonal Mahalanobis distance of Eq. (4.12) lives in
+# recsys_book.nn (diag_mahalanobis_sq, pairwise_diag_mahalanobis_sq), shared with the chapter
 
 
 def _check_playlist(model: str, playlist) -> torch.Tensor:
@@ -109,13 +82,15 @@ def _check_playlist(model: str, playlist) -> torch.Tensor:
     return playlist
 
 
-def _check_context(model: str, context, context_mask):
-    if context is None or context_mask is None:
-        raise ValueError(
-            f"{model} needs inputs['context'] and inputs['context_mask'] (the playlist's member "
-            "songs, padded with n_items); build the split with playlist_holdout(inter)."
-        )
-    return context, context_mask
+def _check_context(model: str, context, context_mask, n_items: int):
+    return check_context(
+        context,
+        context_mask,
+        n_items,
+        model,
+        "the playlist's member songs, padded with n_items; build the split with "
+        "playlist_holdout(inter)",
+    )
 
 
 def n_playlists(split) -> int:
@@ -190,10 +165,10 @@ class MDR(Recommender):
         s = self.song(items)  # (B, C, d)
         o = self.bias(items).squeeze(-1)  # (B, C)  theta_s
         if self.use_user:
-            o = o + mahalanobis_sq(self.user(users)[:, None, :], s, self.B1)  # o(u_i, s_k)
+            o = o + diag_mahalanobis_sq(self.user(users)[:, None, :], s, self.B1)  # o(u_i, s_k)
         if self.use_playlist:
             p = self.playlist(_check_playlist("MDR", playlist))[:, None, :]  # (B, 1, d)
-            o = o + mahalanobis_sq(p, s, self.B2)  # o(p_j, s_k)
+            o = o + diag_mahalanobis_sq(p, s, self.B2)  # o(p_j, s_k)
         return o
 
     def score(self, users, items, **inputs):
@@ -298,11 +273,11 @@ class MASS(Recommender):
         return F.relu(W(x))
 
     def _parts(self, users, items, context, context_mask, playlist):
-        context, context_mask = _check_context("MASS", context, context_mask)
+        context, context_mask = _check_context("MASS", context, context_mask, self.n_items)
         s_k = self.song(items)  # (B, C, d)
         q = self._make_query(self.W1, self._owners(users, playlist, self.user, self.playlist), s_k)
         members = self.song(context)  # (B, L, d)
-        dist = pairwise_mahalanobis_sq(q, members, self.B3)  # (B, C, L) Eq. 4.24
+        dist = pairwise_diag_mahalanobis_sq(q, members, self.B3)  # (B, C, L) Eq. 4.24
         if self.memory:
             qa = self._make_query(
                 self.W2,
@@ -313,7 +288,7 @@ class MASS(Recommender):
         else:
             qa, ma = q, members
         if self.metric_attention:
-            logits = -pairwise_mahalanobis_sq(qa, ma, self.B4)  # Eq. 4.26
+            logits = -pairwise_diag_mahalanobis_sq(qa, ma, self.B4)  # Eq. 4.26
         else:
             logits = torch.einsum("bcd,bld->bcl", qa, ma)  # dot attention
         alpha = masked_softmax(logits, context_mask)  # (B, C, L) Eq. 4.27
@@ -359,10 +334,10 @@ def mass_distance_naive(
     dists, logits = [], []
     for t in range(context.shape[1]):
         s_t = model.song(context[:, t])[:, None, :]  # (B, 1, d)
-        dists.append(mahalanobis_sq(q, s_t, model.B3))  # (B, C)
+        dists.append(diag_mahalanobis_sq(q, s_t, model.B3))  # (B, C)
         ka, sa = (qa, model.song_a(context[:, t])[:, None, :]) if model.memory else (q, s_t)
         logits.append(
-            -mahalanobis_sq(ka, sa, model.B4) if model.metric_attention else (ka * sa).sum(-1)
+            -diag_mahalanobis_sq(ka, sa, model.B4) if model.metric_attention else (ka * sa).sum(-1)
         )
     alpha = masked_softmax(torch.stack(logits, -1), context_mask)
     return (alpha * torch.stack(dists, -1)).sum(-1) + model.bias(items).squeeze(-1)

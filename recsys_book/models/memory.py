@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
-from recsys_book.models.mahalanobis import _check_context, _check_playlist, masked_softmax
+from recsys_book.models.mahalanobis import _check_context, _check_playlist
+from recsys_book.nn import masked_softmax
 
 
 class FISM(Recommender):
@@ -41,7 +42,7 @@ class FISM(Recommender):
         self.alpha = alpha
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
-        context, mask = _check_context("FISM", context, context_mask)
+        context, mask = _check_context("FISM", context, context_mask, self.n_items)
         m = mask[:, None, :] & (context[:, None, :] != items[:, :, None])  # (B, C, L) k excluded
         sim = torch.einsum("bld,bcd->bcl", self.p(context), self.q(items))  # (B, C, L)
         n = m.sum(-1).clamp_min(1).float()
@@ -49,21 +50,32 @@ class FISM(Recommender):
 
 
 class CMN(Recommender):
-    """Collaborative Memory Network, one hop, owners = users or playlists (see module doc)."""
+    """Collaborative Memory Network, one hop, owners = users or playlists (see module doc).
+
+    ``train``: the training interactions (a Split or its ``train``), from which the neighbour
+    table (the owners holding each song) is built at construction."""
 
     def __init__(
         self,
-        split,
+        n_users: int,
+        n_items: int,
+        train,
         dim: int = 64,
         owner: str = "playlist",
         max_neighbours: int = 50,
         init_std: float = 0.1,
         seed: int = 0,
     ):
-        super().__init__(split.n_users, split.n_items)
+        super().__init__(n_users, n_items)
+        split = getattr(train, "train", train)
+        if (split.n_users, split.n_items) != (self.n_users, self.n_items):
+            raise ValueError(
+                f"the training data has {split.n_users} users x {split.n_items} items but the "
+                f"model was built for {self.n_users} x {self.n_items}."
+            )
         if owner not in ("user", "playlist"):
             raise ValueError(f"owner must be 'user' or 'playlist', got {owner!r}")
-        df = split.train.df
+        df = split.df
         if owner == "playlist" and "playlist" not in df:
             raise ValueError(
                 "owner='playlist' needs a playlist_holdout split (train has no playlist column)."

@@ -42,7 +42,9 @@ import pandas as pd
 import torch
 
 from recsys_book.data.interactions import DataError, Interactions
-from recsys_book.models.base import Recommender
+from recsys_book.metrics import parse_metric
+from recsys_book.models.base import ClosedForm, Recommender
+from recsys_book.train import EarlyStopping
 
 # ---- Eq. (4.2)-(4.3): co-occurrence and SPPMI ------------------------------------------------
 
@@ -304,7 +306,7 @@ class RMEConfig:
     n_sweeps: int = 10
 
 
-class RME(Recommender):
+class RME(ClosedForm):
     """Regularized multi-embedding model, Eq. (4.4), fitted by vector-wise ALS (Eq. 4.5-4.8).
 
     ``liked`` / ``disliked`` / ``user``: switch the co-liked (X), co-disliked (Y) and user (Z)
@@ -358,7 +360,6 @@ class RME(Recommender):
         self.register_buffer("T", torch.zeros(m, k, dtype=dtype))  # theta_j  (m, k)
         for name, size in (("b", n), ("c", n), ("d", n), ("e", n), ("f", m), ("g", m)):
             self.register_buffer(name, torch.zeros(size, dtype=dtype))  # biases of Eq. (4.4)
-        self.history_ = pd.DataFrame()
 
     # which factors / biases belong to each co-occurrence term: (matrix, row factor,
     # context factor, row bias, context bias)
@@ -582,8 +583,9 @@ class RME(Recommender):
             raise ValueError(f"n_sweeps must be >= 1, got {n_sweeps}")
         self._prepare(data, disliked, matrices)
         self.init_params()
-        rows, best, best_state, bad = [], -math.inf, None, 0
-        name, kcut = _parse_metric(metric)
+        self._start_history()
+        name, kcut, key = parse_metric(metric)
+        stopper = EarlyStopping(patience)
         it = range(1, n_sweeps + 1)
         if progress:
             from tqdm.auto import tqdm
@@ -595,21 +597,14 @@ class RME(Recommender):
             if valid is not None:
                 from recsys_book.evaluate import evaluate
 
-                row[metric] = evaluate(self, valid, ks=(kcut,), metrics=(name,))[metric]
-            rows.append(row)
-            self.history_ = pd.DataFrame(rows)
+                row[metric] = evaluate(self, valid, ks=(kcut,), metrics=(name,))[key]
+            self._log(**row)
             if callback is not None:
                 callback(self, self.history_)
-            if valid is not None:
-                if row[metric] > best:
-                    best, bad = row[metric], 0
-                    best_state = {k: v.clone() for k, v in self.state_dict().items()}
-                else:
-                    bad += 1
-                    if patience is not None and bad >= patience:
-                        break
-        if best_state is not None:
-            self.load_state_dict(best_state)
+            if valid is not None and stopper.update(row[metric], self):
+                break
+        if stopper.best_state is not None:
+            stopper.restore(self)
             self.best_sweep_ = int(self.history_.loc[self.history_[metric].idxmax(), "sweep"])
         return self
 
@@ -620,14 +615,6 @@ class RME(Recommender):
 
     def score_all(self, users, **inputs):
         return self.U[users] @ self.P.T  # (B, n)
-
-
-def _parse_metric(metric: str) -> tuple[str, int]:
-    try:
-        name, k = metric.split("@")
-        return name.lower(), int(k)
-    except ValueError:
-        raise ValueError(f"metric must look like 'NDCG@100', got {metric!r}") from None
 
 
 class WMF(RME):
@@ -723,7 +710,7 @@ def fit_implicit(
     """
     from recsys_book.evaluate import evaluate
 
-    name, kcut = _parse_metric(metric)
+    name, kcut, key = parse_metric(metric)
     train = split.train
     wmf = init
     if wmf is None:
@@ -734,7 +721,7 @@ def fit_implicit(
             "iter": 0,
             "model": "WMF (init)",
             "n_dislikes": 0,
-            metric: evaluate(wmf, split.valid, ks=(kcut,), metrics=(name,))[metric],
+            metric: evaluate(wmf, split.valid, ks=(kcut,), metrics=(name,))[key],
         }
     ]
     shift = model_kw.get("shift", 1.0)
@@ -753,7 +740,7 @@ def fit_implicit(
             matrices=mats,
             progress=progress,
         )  # M-step (line 13)
-        score = evaluate(model, split.valid, ks=(kcut,), metrics=(name,))[metric]
+        score = evaluate(model, split.valid, ks=(kcut,), metrics=(name,))[key]
         rows.append({"iter": it, "model": "RME", "n_dislikes": len(dis), metric: score})
         if score > prev:  # line 14
             best, prev, current = model, score, model
@@ -773,7 +760,7 @@ def _model_only(kw: dict) -> dict:
 # ---- Item2Vec baseline --------------------------------------------------------------------
 
 
-class Item2Vec(Recommender):
+class Item2Vec(ClosedForm):
     """Item2Vec (Barkan & Koenigstein, 2016) in its SPPMI-factorisation form.
 
     Item2Vec runs skip-gram with negative sampling over each user's item set. SGNS with s
@@ -792,6 +779,7 @@ class Item2Vec(Recommender):
 
     @torch.no_grad()
     def fit(self, data, matrices: dict | None = None) -> "Item2Vec":
+        self._start_history()
         liked = getattr(data, "train", data)
         X = (matrices or {}).get("X")
         X = sppmi(liked, self.shift) if X is None else X
@@ -803,6 +791,7 @@ class Item2Vec(Recommender):
         self.E = E.float().to(self.device)
         M = liked.to_sparse().to(self.device)
         self.H = torch.sparse.mm(M, self.E)  # (m, k)
+        self._log()  # one factorisation
         return self
 
     def score(self, users, items, **inputs):

@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from recsys_book.models.base import Recommender
+from recsys_book.nn import check_context
 
 _ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -99,24 +100,6 @@ class _Split2(nn.Module):
         return self.part_a(a) + self.part_b(b)
 
 
-def _check_context(context, context_mask, n_items: int):
-    if context is None:
-        raise ValueError(
-            "this model needs the user's context items: pass context=(B, s) and "
-            "context_mask=(B, s) "
-            "(build them with add_recent_context(split, s) or basket_split(...))."
-        )
-    if context.dim() != 2:
-        raise ValueError(f"context must be (B, s), got shape {tuple(context.shape)}")
-    if context_mask is None:
-        context_mask = context != n_items
-    if context_mask.shape != context.shape:
-        raise ValueError(
-            f"context_mask {tuple(context_mask.shape)} must match context {tuple(context.shape)}"
-        )
-    return context, context_mask.bool()
-
-
 # ---- 4.1 SDP --------------------------------------------------------------------------
 
 
@@ -166,10 +149,6 @@ class SDP(Recommender):
 
     def score(self, users, items, **inputs):
         return -self.distance(users, items)
-
-    def score_all(self, users, **inputs):
-        items = torch.arange(self.n_items, device=users.device).expand(users.shape[0], -1)
-        return self.score(users, items)
 
 
 # ---- 4.2 SDM --------------------------------------------------------------------------
@@ -263,8 +242,8 @@ class SDM(Recommender):
         keep_attention: bool = False,
     ):
         hops = self.hops if hops is None else int(hops)
-        context, mask = _check_context(context, context_mask, self.n_items)
-        context = context.masked_fill(~mask, self.n_items)  # never read a real row for padding
+        # padded slots are set to n_items: never read a real row for padding
+        context, mask = check_context(context, context_mask, self.n_items, type(self).__name__)
         q = self.query(users, items)  # Eq. (7)   (B, C, d)
         p = self.output_query(users, items)  # Eq. (8)   (B, C, d)
         r2 = self.output_terms(p, context)  # Eq. (13)  square(r_ijk)  (B, C, s, d)
@@ -284,8 +263,11 @@ class SDM(Recommender):
 
     def features(self, users, items, context=None, context_mask=None, **inputs) -> torch.Tensor:
         """e_ij^(h) of the last hop, Eq. (18): (B, C, d)."""
-        s = 1 if context is None else max(1, context.shape[-1])
-        return self._chunked(lambda c: self._forward(users, c, context, context_mask)[0], items, s)
+        return self._forward(users, items, context, context_mask)[0]
+
+    def candidate_cost(self, context=None, **inputs) -> int:
+        """(B, C, s, d) tensors per hop: s * d floats per (row, candidate)."""
+        return (1 if context is None else max(1, context.shape[-1])) * self.dim
 
     def distance(self, users, items, context=None, context_mask=None, **inputs) -> torch.Tensor:
         """o_SDM-h = w_e^T e^(h) + b_e, Eq. (17): (B, C), lower = preferred."""
@@ -293,14 +275,6 @@ class SDM(Recommender):
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
         return -self.distance(users, items, context, context_mask)
-
-    def _chunked(self, fn, items, s: int, max_elems: int = 1 << 23):
-        """Under no_grad (evaluation) split the candidates so (B, C, s, d) stays bounded."""
-        B, C = items.shape
-        step = max(1, max_elems // max(1, B * s * self.dim))
-        if torch.is_grad_enabled() or C <= step:
-            return fn(items)
-        return torch.cat([fn(items[:, i : i + step]) for i in range(0, C, step)], dim=1)
 
     @torch.no_grad()
     def attention(
@@ -363,6 +337,9 @@ class SDMR(Recommender):
     def score(self, users, items, context=None, context_mask=None, **inputs):
         return -self.distance(users, items, context, context_mask)
 
+    def candidate_cost(self, **inputs) -> int:
+        return self.sdm.candidate_cost(**inputs)
+
 
 class SDMRWeighted(Recommender):
     """Eq. (19): o = beta * o_SDP + (1 - beta) * o_SDM, no training (beta=0: SDM, 1: SDP)."""
@@ -380,6 +357,9 @@ class SDMRWeighted(Recommender):
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
         return -self.distance(users, items, context, context_mask)
+
+    def candidate_cost(self, **inputs) -> int:
+        return self.sdm.candidate_cost(**inputs)
 
 
 # ---- evaluation pitfall: ties --------------------------------------------------------

@@ -27,18 +27,14 @@ import torch
 from torch import nn
 
 from recsys_book.models.base import Recommender
+from recsys_book.nn import check_context, clip_to_unit_ball_
 
 
-def _context(context, context_mask, n_items):
-    if context is None:
-        raise ValueError(
-            "sequential models need the previous items: pass context=(B, s) (and context_mask); "
-            "build them with add_recent_context(split, s)."
-        )
-    if context_mask is None:
-        context_mask = context != n_items
+def _context(context, context_mask, n_items, model="this sequential model"):
     # padded slots read the "start" row (index n_items)
-    return context.masked_fill(~context_mask.bool(), n_items), context_mask.bool()
+    return check_context(
+        context, context_mask, n_items, model, "build them with add_recent_context(split, s)"
+    )
 
 
 class PRME(Recommender):
@@ -107,7 +103,5 @@ class TransRec(Recommender):
     def regularization(self, users, items, **inputs):
         return self.user_t(users).pow(2).sum() / users.shape[0]
 
-    @torch.no_grad()
     def post_step(self):
-        w = self.item.weight
-        w.div_(w.norm(dim=1, keepdim=True).clamp(min=1.0))  # unit ball, as in TransRec
+        clip_to_unit_ball_(self.item.weight)  # unit ball, as in TransRec

@@ -1,0 +1,87 @@
+"""Small neural pieces shared by several models, written once.
+
+* :func:`masked_softmax`: softmax over real slots only (memories, playlists, contexts).
+* :func:`clip_to_unit_ball_`: project embedding rows back into the unit ball (CML, TransRec,
+  LRML keep their embeddings there after every optimiser step).
+* :func:`check_context`: the one validator of ``context`` / ``context_mask`` inputs.
+* :func:`diag_mahalanobis_sq` and :func:`pairwise_diag_mahalanobis_sq`: the squared
+  *diagonal* Mahalanobis distance ||b * (x - y)||^2 (MDR, MASS). The *generalised*
+  Mahalanobis distance with a full PSD matrix of CoRML is
+  :func:`recsys_book.models.corml.full_mahalanobis_sq`: another function, another name.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Softmax over ``dim`` where ``mask`` is True; masked entries get exactly 0.
+
+    ``mask`` broadcasts against ``logits``; when it has one axis fewer it is read as
+    (B, L) against logits (B, C, L) (one mask per row, shared by its candidates). A slice
+    with no real entry gets all zeros, not NaN, and no gradient flows through padding."""
+    if mask.dim() == logits.dim() - 1:
+        mask = mask.unsqueeze(1)
+    mask = mask.bool().expand_as(logits)
+    any_real = mask.any(dim, keepdim=True)
+    z = logits.masked_fill(~mask, float("-inf")).masked_fill(~any_real, 0.0)
+    return torch.softmax(z, dim=dim) * mask
+
+
+@torch.no_grad()
+def clip_to_unit_ball_(weight: torch.Tensor, max_norm: float = 1.0) -> torch.Tensor:
+    """In place: rows of ``weight`` (n, d) longer than ``max_norm`` are scaled back onto the
+    ball of radius ``max_norm``; shorter rows are left alone. Returns ``weight``."""
+    norm = weight.norm(dim=-1, keepdim=True).clamp(min=max_norm)
+    return weight.mul_(max_norm / norm)
+
+
+def check_context(
+    context: torch.Tensor | None,
+    context_mask: torch.Tensor | None,
+    n_items: int,
+    model: str = "this model",
+    hint: str = "build them with add_recent_context(split, s) or basket_split(...)",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate per-row context items and return ``(context, mask)``.
+
+    context (B, s) item ids padded with ``n_items``; context_mask (B, s) True for real items
+    (derived from the padding when omitted). Padded slots are set to ``n_items`` in the
+    returned context, so a model never reads a real item's row for padding."""
+    if context is None:
+        raise ValueError(
+            f"{model} needs the context items of each row: pass context=(B, s) and "
+            f"context_mask=(B, s) ({hint})."
+        )
+    if context.dim() != 2:
+        raise ValueError(f"{model}: context must be (B, s), got shape {tuple(context.shape)}")
+    if context_mask is None:
+        context_mask = context != n_items
+    if context_mask.shape != context.shape:
+        raise ValueError(
+            f"{model}: context_mask {tuple(context_mask.shape)} must match context "
+            f"{tuple(context.shape)}"
+        )
+    mask = context_mask.bool()
+    return context.masked_fill(~mask, n_items), mask
+
+
+def diag_mahalanobis_sq(x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Squared diagonal Mahalanobis distance ||b * (x - y)||^2 over the last axis
+    (dissertation Eq. 4.12). x, y broadcastable (..., d); b (d,). b = 1: squared Euclidean."""
+    e = b * (x - y)
+    return (e * e).sum(-1)
+
+
+def pairwise_diag_mahalanobis_sq(q: torch.Tensor, s: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """All query-to-member distances without a (B, C, L, d) tensor (Eq. 4.24).
+
+    q (B, C, d) queries, s (B, L, d) members, b (d,) -> (B, C, L):
+    ||b*(q - s)||^2 = sum w q^2 + sum w s^2 - 2 sum w q s with w = b^2 (clamped at 0
+    against rounding)."""
+    w = b * b  # (d,)
+    qq = (q * q * w).sum(-1)  # (B, C)
+    ss = (s * s * w).sum(-1)  # (B, L)
+    qs = torch.einsum("bcd,bld->bcl", q * w, s)  # (B, C, L)
+    return (qq[:, :, None] + ss[:, None, :] - 2 * qs).clamp_min(0.0)
