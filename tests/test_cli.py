@@ -77,3 +77,31 @@ def test_data_fetch_when_cached_only_verifies(capsys):
     assert "SHA-256 verified" in capsys.readouterr().out
     after = {p.name: p.stat().st_mtime_ns for p in (data_dir() / "ml-100k").iterdir()}
     assert before == after  # nothing downloaded or rewritten
+
+
+def test_data_info_uses_and_reports_conventional_columns(tmp_path, capsys):
+    p = tmp_path / "r.csv"
+    p.write_text("user,item,rating,timestamp,note\na,x,5,881250949,hi\nb,x,3,881250950,yo\n")
+    assert main(["data", "info", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "ratings: 3..5" in out and "from: 1997-12-04" in out
+    assert "columns: user=user, item=item, rating=rating, timestamp=timestamp" in out
+    assert "ignored: note" in out
+    p.write_text("user,item,rating,timestamp\na,x,5,1\nb,x,five,2\n")
+    assert main(["data", "info", str(p)]) == 2
+    assert "must be numeric but holds 'five'" in capsys.readouterr().err
+    # the explicit way out, from the command line
+    assert main(["data", "info", str(p), "--rating", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "ratings" not in out and "ignored: rating" in out
+
+
+def test_data_info_prints_the_cut_short_warning(tmp_path, capsys):
+    p = tmp_path / "cut.inter"
+    p.write_text(
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "1\t10\t4\t881250949\n2\t10\t3\t881251949\n3\t11\t5\t88125"
+    )
+    assert main(["data", "info", str(p)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "line 4" in err and "'3\\t11\\t5\\t88125'" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -381,3 +382,124 @@ def test_grouplens_item_mismatch_keeps_verified_ratings(tmp_path):
     assert _leftovers(dest) == ["ml-100k.inter"]
     got = load_ml100k(dest)
     assert len(got) == 100_000 and got.item_info is None
+
+
+# ---- no silent drops: conventional columns, cut-short files, ids as written ----------------
+
+
+def test_load_csv_uses_conventional_columns_by_default(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("user,item,rating,timestamp\na,x,5,30\nb,x,3,10\na,y,4,20\n")
+    inter = load_csv(p)
+    assert inter.has_ratings and inter.has_timestamps
+    assert sorted(inter.df["rating"].tolist()) == [3, 4, 5]
+    assert inter.meta["columns"] == {
+        "user": "user",
+        "item": "item",
+        "rating": "rating",
+        "timestamp": "timestamp",
+    }
+    assert inter.meta["ignored_columns"] == []
+    # a's items in time order: y (t=20) then x (t=30): the timestamp was used
+    a = int(np.flatnonzero(inter.user_ids == "a")[0])
+    assert list(inter.item_ids[inter.df[inter.df["user"] == a]["item"]]) == ["y", "x"]
+    # other conventional spellings; unknown columns are reported as ignored, not dropped silently
+    q = tmp_path / "q.csv"
+    q.write_text("userId,item_id,Rating,time,comment\n1,10,2.5,7,meh\n2,10,4,8,ok\n")
+    inter = load_csv(q)
+    assert inter.meta["columns"] == {
+        "user": "userId",
+        "item": "item_id",
+        "rating": "Rating",
+        "timestamp": "time",
+    }
+    assert inter.meta["ignored_columns"] == ["comment"]
+    assert inter.info()["columns"] == "user=userId, item=item_id, rating=Rating, timestamp=time"
+    assert inter.info()["ignored"] == "comment"
+    # None leaves a conventional column out on purpose
+    plain = load_csv(p, rating=None, timestamp=None)
+    assert not plain.has_ratings and not plain.has_timestamps
+    assert plain.meta["ignored_columns"] == ["rating", "timestamp"]
+    # the session column of a basket file is picked up too (repeats across baskets are fine)
+    b = tmp_path / "b.csv"
+    b.write_text("user,item,basket_id\nu,1,b1\nu,1,b2\n")
+    assert load_csv(b).df["session"].nunique() == 2
+
+
+def test_load_csv_conventional_column_must_be_numeric(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("user,item,rating,timestamp\n1,2,4,10\n1,3,five,11\n")
+    with pytest.raises(DataError, match=r"column 'rating' must be numeric but holds 'five'.*None"):
+        load_csv(p)
+    assert len(load_csv(p, rating=None)) == 2  # an explicit choice to leave it out
+    with pytest.raises(DataError, match="more than one user column"):
+        load_csv(_write(tmp_path / "two.csv", "user,user_id,item\n1,1,2\n"))
+    with pytest.raises(DataError, match="no item column.*item="):
+        load_csv(_write(tmp_path / "noitem.csv", "user,thing\n1,2\n"))
+    # an explicit name still wins, and that column is not taken for another role
+    inter = load_csv(_write(tmp_path / "ex.csv", "user,item,time\n1,2,3\n"), item="time")
+    assert inter.meta["columns"] == {"user": "user", "item": "time"}
+    assert inter.meta["ignored_columns"] == ["item"]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+_CUT = {  # (file name, text whose last line was cut mid-timestamp and has no newline)
+    "atomic": (
+        "cut.inter",
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+        "1\t10\t4\t881250949\n2\t10\t3\t881251949\n3\t11\t5\t88125",
+    ),
+    "csv": ("cut.csv", "user,item,rating,timestamp\n1,10,4,881250949\n2,10,3,881251949\n3,11,5,88"),
+    "dat": ("ratings.dat", "1::10::4::881250949\n2::10::3::881251949\n3::11::5::8812"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_CUT))
+def test_cut_short_last_line_warns_with_the_line(tmp_path, kind):
+    from recsys_book.data import datasets
+
+    name, text = _CUT[kind]
+    path = _write(tmp_path / name, text)
+    line = text.splitlines()[-1]
+    with pytest.warns(datasets.TruncatedFileWarning) as rec:
+        inter = load(str(path))
+    assert len(inter) == 3  # still loaded: a warning, not an error
+    msg = str(rec[0].message)
+    assert f"line {len(text.splitlines())}" in msg and repr(line) in msg and "newline" in msg
+    # the same last row with its newline, or a last row that is no outlier: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(str(_write(path, text + "\n")))
+        fine = text.rsplit("\n", 1)[0]
+        load(str(_write(path, fine)))
+        # the earliest timestamp last, written in full, is no outlier
+        early = fine.replace("881251949", "881240000")
+        assert early != fine and len(load(str(_write(path, early)))) == 2
+
+
+def test_cut_short_last_line_missing_fields_is_an_error(tmp_path):
+    p = _write(
+        tmp_path / "cut.inter",
+        "user_id:token\titem_id:token\trating:float\ttimestamp:float\n1\t10\t4\t881250949\n3\t1",
+    )
+    with pytest.raises(DataError, match=r"line 3 .*'3\\t1'.*cut short"):
+        load_atomic(p)
+
+
+def test_messages_show_ids_as_written():
+    with pytest.raises(DataError) as exc:
+        from_dataframe(pd.DataFrame({"user": [1, 1, 2], "item": [7, 7, 7]}))
+    assert "user 1, item 7" in str(exc.value) and "np." not in str(exc.value)
+    with pytest.raises(DataError) as exc:
+        from_dataframe(pd.DataFrame({"user": ["a", "a"], "item": [7.5, 7.5]}))
+    assert "user 'a', item 7.5" in str(exc.value)
+    df = pd.DataFrame({"user": [5, 5, 5, 6], "item": [1, 2, 3, 1], "t": range(4)})
+    with pytest.raises(DataError) as exc:
+        leave_one_out(from_dataframe(df, timestamp="t"), n_negatives=None)
+    assert "user 6 with 1" in str(exc.value) and "np." not in str(exc.value)
+    with pytest.raises(DataError, match=r"column 'r' has 1 empty value"):
+        from_dataframe(pd.DataFrame({"user": [1, 2], "item": [2, 2], "r": [4.0, None]}), rating="r")

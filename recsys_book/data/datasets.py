@@ -5,6 +5,10 @@ MovieLens-100k ships inside the ``recbole==1.2.1`` wheel on PyPI (RecBole's atom
 ``pip download --no-deps`` (2 MB, none of RecBole's dependencies), checks each file's
 SHA-256 and writes it atomically to ``data/ml-100k/``. A GroupLens ``ml-100k.zip`` or
 ``u.data`` you already have works too (``fetch_ml100k(source=path)``).
+
+Files users bring (RecBole atomic files, MovieLens ``ratings.dat``/``.csv``, any CSV) go
+through two shared checks: columns with conventional names are used, never dropped
+silently (:func:`load_csv`), and a file cut mid-line is reported (:func:`_check_last_line`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from recsys_book.data.interactions import DataError, Interactions, from_dataframe
+from recsys_book.data.interactions import (
+    DataError,
+    Interactions,
+    TruncatedFileWarning,
+    as_written,
+    from_dataframe,
+)
 from recsys_book.utils import atomic_path, data_dir
 
 ML100K_FILES = {
@@ -277,19 +287,19 @@ def load_atomic(
         if col not in df:
             raise DataError(f"{inter_path} has no {col!r} column (columns: {list(df.columns)}).")
     session = next((c for c in ("session_id", "basket_id", "playlist_id") if c in df), None)
+    columns = {
+        "user": "user_id",
+        "item": "item_id",
+        "rating": "rating" if "rating" in df else None,
+        "timestamp": "timestamp" if "timestamp" in df else None,
+        "session": session,
+    }
+    _check_last_line(inter_path, df, columns)
     info = None
     if item_path is not None and Path(item_path).exists():
         info = _read_atomic(Path(item_path)).set_index("item_id")
     return from_dataframe(
-        df,
-        user="user_id",
-        item="item_id",
-        rating="rating" if "rating" in df else None,
-        timestamp="timestamp" if "timestamp" in df else None,
-        session=session,
-        item_info=info,
-        name=name or inter_path.stem,
-        duplicates=duplicates,
+        df, **columns, item_info=info, name=name or inter_path.stem, duplicates=duplicates
     )
 
 
@@ -308,23 +318,82 @@ def load_movielens(path, name: str | None = None) -> Interactions:
             header=None,
             names=["user", "item", "rating", "timestamp"],
         )
+        columns = {"user": "user", "item": "item"}
     else:
-        df = pd.read_csv(path).rename(columns={"userId": "user", "movieId": "item"})
-    return from_dataframe(df, rating="rating", timestamp="timestamp", name=name or path.parent.name)
+        df = pd.read_csv(path)
+        columns = {"user": "userId", "item": "movieId"}
+    columns.update(rating="rating", timestamp="timestamp")
+    _check_last_line(path, df, columns)
+    return from_dataframe(df, **columns, name=name or path.parent.name)
+
+
+AUTO = "auto"
+CONVENTIONAL_COLUMNS = {  # role -> accepted names, compared lower-case without "_", "-", " "
+    "user": ("user", "userid"),
+    "item": ("item", "itemid", "movieid"),
+    "rating": ("rating",),
+    "timestamp": ("timestamp", "time"),
+    "session": ("session", "sessionid", "basketid", "playlistid"),
+}
+
+
+def _norm(column: object) -> str:
+    return "".join(ch for ch in str(column).lower() if ch not in "_- ")
+
+
+def _resolve_columns(columns: list, chosen: dict[str, str | None], path: Path) -> dict:
+    """Role -> source column: explicit names kept, ``None`` left out, ``AUTO`` looked up
+    among :data:`CONVENTIONAL_COLUMNS` (a column named for one role is not taken for another).
+    Ambiguity is an error, as is a missing user or item column."""
+    taken = {v for v in chosen.values() if v not in (None, AUTO)}
+    out = {}
+    for role, arg in chosen.items():
+        if arg != AUTO:
+            out[role] = arg
+            continue
+        names = CONVENTIONAL_COLUMNS[role]
+        hits = [c for c in columns if _norm(c) in names and c not in taken]
+        if len(hits) > 1:
+            raise DataError(
+                f"{path} has more than one {role} column ({', '.join(map(str, hits))}); pick "
+                f"one, e.g. load_csv(path, {role}={str(hits[0])!r})."
+            )
+        if not hits and role in ("user", "item"):
+            raise DataError(
+                f"{path} has no {role} column: its header is {[str(c) for c in columns]}, and "
+                f"a {role} column is recognised by the names {', '.join(names)} (any case, "
+                f"with or without '_'). Name yours: load_csv(path, {role}='...')."
+            )
+        out[role] = hits[0] if hits else None
+        if hits:
+            taken.add(hits[0])
+    return out
 
 
 def load_csv(
     path,
-    user="user",
-    item="item",
-    rating=None,
-    timestamp=None,
-    session=None,
-    sep=",",
+    user: str | None = AUTO,
+    item: str | None = AUTO,
+    rating: str | None = AUTO,
+    timestamp: str | None = AUTO,
+    session: str | None = AUTO,
+    sep: str = ",",
     name: str | None = None,
     duplicates: str = "error",
 ) -> Interactions:
-    """Any CSV with user and item columns (and optional rating/timestamp/session)."""
+    """Any CSV (with a header) of user-item interactions.
+
+    Each column argument is the name of a column, ``None`` to leave that role out, or
+    ``"auto"`` (the default): the column with a conventional name is used when there is
+    one. Names are compared lower-case without ``_``, ``-`` and spaces: user ``user`` /
+    ``user_id`` / ``userId``; item ``item`` / ``item_id`` / ``movieId``; rating ``rating``;
+    timestamp ``timestamp`` / ``time``; session ``session`` / ``session_id`` /
+    ``basket_id`` / ``playlist_id``. So ``user,item,rating,timestamp`` loads all four,
+    and a rating or timestamp that is not a number is a :class:`DataError` (pass
+    ``rating=None`` to load the file without it). Two candidates for one role, or no user
+    or item column, is an error too. The columns used and those left out are in
+    ``meta["columns"]`` / ``meta["ignored_columns"]`` and shown by ``data info``.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist.")
@@ -332,16 +401,81 @@ def load_csv(
         df = pd.read_csv(path, sep=sep)
     except Exception as exc:
         raise DataError(f"could not read {path} as CSV ({exc}).") from exc
-    return from_dataframe(
-        df,
-        user=user,
-        item=item,
-        rating=rating,
-        timestamp=timestamp,
-        session=session,
-        name=name or path.stem,
-        duplicates=duplicates,
-    )
+    chosen = {"user": user, "item": item, "rating": rating, "timestamp": timestamp}
+    columns = _resolve_columns(list(df.columns), {**chosen, "session": session}, path)
+    if all(c in df.columns for c in columns.values() if c is not None):
+        _check_last_line(path, df, columns)  # (a missing column: from_dataframe says so)
+    return from_dataframe(df, **columns, name=name or path.stem, duplicates=duplicates)
+
+
+# ---- the one check for files cut mid-line ---------------------------------------------
+
+
+def _check_last_line(path: Path, df: pd.DataFrame, columns: dict[str, str | None]) -> None:
+    """Report a text file that looks cut short (a download or export stopped mid-line).
+
+    Every loader of text files calls this after parsing, before :func:`from_dataframe`.
+    Only a file that does not end with a newline is suspect, and then only its last row:
+    cutting a line shortens the field it stops in and drops those after it. So
+
+    * a used column empty in that row (fields missing) is a :class:`DataError`;
+    * a number in the row's last field with fewer digits than, and below, every other
+      row's in that column (a timestamp ``881250949`` cut to ``88125``: a date in 1970) is a
+      :class:`TruncatedFileWarning`; the row is kept as written.
+
+    Both name the line number and its content. A cut that leaves a plausible value
+    (a rating ``4.5`` cut to ``4``, an id ``242`` cut to ``24``) cannot be told apart and
+    passes; files with checksums (MovieLens-100k) are verified exactly instead.
+    """
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0 or len(df) == 0:
+            return
+        f.seek(-1, 2)
+        if f.read(1) == b"\n":
+            return
+    data = path.read_bytes()
+    line_no = data.count(b"\n") + 1
+    text = data.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    where = f"line {line_no} of {path}, the last, has no newline at its end"
+    row = df.iloc[-1]
+
+    def blank(v) -> bool:
+        return bool(pd.isna(v)) or str(v).strip() == ""
+
+    used = {role: col for role, col in columns.items() if col is not None}
+    empty = [col for col in used.values() if blank(row[col])]
+    if empty:
+        raise DataError(
+            f"{where} and no value for {', '.join(map(str, empty))}: {text!r}. The file looks "
+            "cut short; get it again (or delete that line)."
+        )
+    filled = [c for c in df.columns if not blank(row[c])]
+    role = next((r for r, c in used.items() if filled and c == filled[-1]), None)
+    if role is None or role == "session" or len(df) < 2:
+        return
+    values = pd.to_numeric(df[used[role]], errors="coerce")
+    if values.isna().any():  # not a numeric column: nothing to compare
+        return
+    last, others = values.iloc[-1], values.iloc[:-1]
+
+    def digits(v) -> int:
+        return len(str(int(abs(v))))
+
+    if last < others.min() and digits(last) < digits(others.abs().min()):
+        low = others.min()
+        warnings.warn(
+            f"{where} and its last field, the {role} {_number(last)}, is shorter than and "
+            f"below every other row's (lowest {_number(low)}): {text!r} looks cut short. It is "
+            "loaded as written; check the file (get it again, or delete that line).",
+            TruncatedFileWarning,
+            stacklevel=3,
+        )
+
+
+def _number(v) -> str:
+    v = v.item() if hasattr(v, "item") else v
+    return as_written(int(v) if float(v).is_integer() else float(v))
 
 
 DATASETS = {"ml-100k": (fetch_ml100k, load_ml100k)}

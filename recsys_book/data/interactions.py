@@ -24,6 +24,24 @@ class DataError(ValueError):
     """Bad input data: the message names the problem and the fix."""
 
 
+class TruncatedFileWarning(UserWarning):
+    """A data file looks cut short: it does not end with a newline and its last row is an
+    outlier (e.g. a timestamp below every other row's). The row is loaded as written; the
+    message names its line number and content."""
+
+
+def as_written(value: object) -> str:
+    """An id or value for an error message, as the user wrote it: ``1``, ``'ann'``, ``4.5``.
+
+    numpy scalars become Python scalars first, so a message says ``user 1``, not
+    ``user np.int64(1)``; strings keep their quotes (``'1'`` and ``1`` are different ids).
+    Every message in ``recsys_book.data`` that shows an id or a value goes through here.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 @dataclass
 class Interactions:
     df: pd.DataFrame
@@ -128,6 +146,11 @@ class Interactions:
             out["to"] = str(ts.max().date())
         if "session" in self.df:
             out["sessions"] = int(self.df["session"].nunique())
+        used = {k: v for k, v in self.meta.get("columns", {}).items() if k in self.df}
+        if used:  # which column of the source became which (set by from_dataframe)
+            out["columns"] = ", ".join(f"{k}={v}" for k, v in used.items())
+        if self.meta.get("ignored_columns"):
+            out["ignored"] = ", ".join(map(str, self.meta["ignored_columns"]))
         return out
 
 
@@ -146,7 +169,7 @@ def _check_hashable(values: pd.Series, column: str) -> None:
     if bad:
         raise DataError(
             f"column {column!r} holds values that cannot be used as ids (unhashable, e.g. "
-            f"{bad[0]!r} of type {type(bad[0]).__name__}); convert them to str or int first."
+            f"{as_written(bad[0])} of type {type(bad[0]).__name__}); convert them to str or int first."
         )
     if values.isna().any():
         n = int(values.isna().sum())
@@ -172,6 +195,9 @@ def from_dataframe(
     ``duplicates``: what to do with repeated (user, item[, session]) rows: ``"error"``
     (default), ``"first"`` (keep the earliest) or ``"keep"`` (keep all: repeat purchases).
     ``item_info``: a frame indexed by the *original* item id (title, year, genres ...).
+    Only the named columns are loaded (``rating=None`` etc. leave a column out); which
+    column became which, and which were left out, is kept in ``meta["columns"]`` and
+    ``meta["ignored_columns"]`` and shown by :meth:`Interactions.info`.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -195,12 +221,26 @@ def from_dataframe(
     _check_hashable(out["item"], item)
     for col, src in (("rating", rating), ("timestamp", timestamp)):
         if col in out:
-            num = pd.to_numeric(out[col], errors="coerce")
-            if num.isna().any():
-                bad = out[col][num.isna()].iloc[0]
+            raw = out[col]
+            empty = raw.isna()
+            if raw.dtype == object:  # text files read as str: an empty field is ""
+                empty |= raw.map(lambda v: isinstance(v, str) and not v.strip()).astype(bool)
+            leave_out = f"or leave the column out ({col}=None)"
+            if empty.any():
+                n = int(empty.sum())
                 raise DataError(
-                    f"column {src!r} must be numeric but holds {bad!r} (and {int(num.isna().sum()) - 1} "
-                    f"more non-numeric values); clean or drop those rows."
+                    f"column {src!r} has {n} empty value{'s' if n > 1 else ''} (the {col} of "
+                    f"user {as_written(out['user'][empty].iloc[0])}, item "
+                    f"{as_written(out['item'][empty].iloc[0])}); fill or drop those rows, "
+                    f"{leave_out}."
+                )
+            num = pd.to_numeric(raw, errors="coerce")
+            if num.isna().any():
+                bad = raw[num.isna()].iloc[0]
+                raise DataError(
+                    f"column {src!r} must be numeric but holds {as_written(bad)} (and "
+                    f"{int(num.isna().sum()) - 1} more non-numeric values); clean or drop those "
+                    f"rows, {leave_out}."
                 )
             out[col] = num.astype(np.float32 if col == "rating" else np.int64)
     keys = ["user", "item"] + (["session"] if "session" in out else [])
@@ -209,8 +249,8 @@ def from_dataframe(
         if duplicates == "error":
             ex = out[dup].iloc[0]
             raise DataError(
-                f"{int(dup.sum())} duplicate {tuple(keys)} rows (e.g. user {ex['user']!r}, item "
-                f"{ex['item']!r}); pass duplicates='first' to keep the earliest, or 'keep' if "
+                f"{int(dup.sum())} duplicate {tuple(keys)} rows (e.g. user "
+                f"{as_written(ex['user'])}, item {as_written(ex['item'])}); pass duplicates='first' to keep the earliest, or 'keep' if "
                 "repeats are meaningful (repeat purchases)."
             )
         if duplicates == "first":
@@ -219,7 +259,12 @@ def from_dataframe(
             out = out.drop_duplicates(keys, keep="first")
         elif duplicates != "keep":
             raise DataError(f"duplicates must be 'error', 'first' or 'keep', got {duplicates!r}")
-    return _reindex(out, item_info=item_info, name=name)
+    used = {k: v for k, v in wanted.items() if v is not None}
+    meta = {
+        "columns": used,
+        "ignored_columns": [c for c in df.columns if c not in set(used.values())],
+    }
+    return _reindex(out, item_info=item_info, name=name, meta=meta)
 
 
 def _reindex(out: pd.DataFrame, item_info=None, name="interactions", meta=None) -> Interactions:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recsys_book.data.interactions import DataError, Interactions
+from recsys_book.data.interactions import DataError, Interactions, as_written
 
 
 @dataclass
@@ -242,7 +242,8 @@ def leave_one_out(
     if len(short):
         if not drop_short:
             raise DataError(
-                f"{len(short)} users have fewer than 3 interactions (e.g. user {hist.user_ids[short[0]]!r} "
+                f"{len(short)} users have fewer than 3 interactions (e.g. user "
+                f"{as_written(hist.user_ids[short[0]])} "
                 f"with {counts[short[0]]}); leave-one-out needs 3 (train, validation, test). Filter first "
                 "with k_core(inter, 3) or pass drop_short=True."
             )
