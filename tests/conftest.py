@@ -1,0 +1,47 @@
+"""Fixtures shared by the test files: small planted splits of each kind a model consumes.
+
+Session-scoped and read-only: a test that changes a split must copy it first."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from recsys_book.data import (
+    add_recent_context,
+    leave_one_out,
+    planted_implicit,
+    planted_playlists,
+    planted_sequences,
+    playlist_holdout,
+)
+
+
+@pytest.fixture(scope="session")
+def implicit_split():
+    """60 users x 40 items in 4 planted clusters; leave-one-out, 20 sampled negatives."""
+    inter, _ = planted_implicit(n_users=60, n_items=40, n_clusters=4, per_user=(8, 16), seed=0)
+    return leave_one_out(inter, n_negatives=20, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sequence_split():
+    """Planted Markov sequences; leave-one-out with the 3 most recent items as context."""
+    inter, _ = planted_sequences(n_users=60, n_items=40, n_clusters=4, length=(10, 20), seed=0)
+    return add_recent_context(leave_one_out(inter, n_negatives=20, seed=0), 3)
+
+
+@pytest.fixture(scope="session")
+def playlist_split():
+    """Planted playlists; one held-out track per playlist, member songs as context."""
+    inter, _ = planted_playlists(n_users=30, n_songs=60, n_themes=4, seed=0)
+    return playlist_holdout(inter, n_negatives=20, seed=0)
+
+
+@pytest.fixture()
+def cpu_threads_1():
+    """Run a test single-threaded (small tensors: threads only add noise), then restore."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
