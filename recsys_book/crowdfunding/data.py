@@ -228,7 +228,7 @@ def planted_crowdfunding(
             - 0.3 * diligence
             + shock_scale * shock
         )
-        mean_est = np.log(35) + 0.25 * mean_level + 0.35
+        mean_est = np.log(35) + 0.25 * mean_level + 0.25
         delivery = float(np.exp(mean_true + 0.2 * rng.normal()))
         ledd = int(np.clip(np.round(np.exp(mean_est + 0.3 * rng.normal())), 10, 400))
         on_time = int(delivery <= ledd)
@@ -241,10 +241,10 @@ def planted_crowdfunding(
         # the start of the delivery phase (the first fifth of LEDD, TP4 is at 5 %): updates
         # reveal diligence and the shock, backers ask questions; later activity is not simulated
         end = fund_days + 0.2 * ledd
-        n_upd = rng.poisson(0.15 * np.exp(0.6 * diligence) * (end - fund_days))
-        p_delay = 1 / (1 + np.exp(-(2.0 * shock - 0.5)))
+        n_upd = rng.poisson(0.4 * np.exp(0.6 * diligence) * (end - fund_days))
+        p_delay = 1 / (1 + np.exp(-(2.5 * shock - 0.5)))
         _updates(rng, erows, p, rng.uniform(fund_days, end, n_upd), p_delay)
-        _comments(rng, erows, p, fund_days, end, 0.012 * n_back, diligence, shock, True, n_back)
+        _comments(rng, erows, p, fund_days, end, 0.02 * n_back, diligence, shock, True, n_back)
         prows.append(
             dict(
                 project_id=p,
@@ -362,13 +362,13 @@ def _numeric(df: pd.DataFrame, col: str, what: str, path, minimum: float | None 
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
             f"{what} file {path}: column {col!r} must be numeric but row {i + 2} holds "
-            f"{df[col].iloc[i]!r} ({int(bad.sum())} bad value(s) in all); fix or drop those rows."
+            f"{df[col].tolist()[i]!r} ({int(bad.sum())} bad value(s) in all); fix or drop those rows."
         )
     if minimum is not None and (num < minimum).any():
         i = int(np.flatnonzero((num < minimum).to_numpy())[0])
         raise DataError(
             f"{what} file {path}: column {col!r} must be >= {minimum} but row {i + 2} holds "
-            f"{num.iloc[i]!r}."
+            f"{num.tolist()[i]!r}."
         )
     df[col] = num
 
@@ -391,7 +391,7 @@ def load_crowdfunding_csv(
     for col in present:
         _numeric(pj, col, "projects", projects, minimum=0)
     if pj["project_id"].duplicated().any():
-        dup = pj["project_id"][pj["project_id"].duplicated()].iloc[0]
+        dup = pj["project_id"][pj["project_id"].duplicated()].tolist()[0]
         raise DataError(f"projects file {projects}: project_id {dup!r} appears more than once.")
     if "on_time" in pj and not pj["on_time"].isin([0, 1]).all():
         raise DataError(f"projects file {projects}: column 'on_time' must hold 0 or 1.")
@@ -410,7 +410,7 @@ def load_crowdfunding_csv(
         if bad.any():
             raise DataError(
                 f"events file {events}: column {col!r} must be one of {list(allowed)} but row "
-                f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2} holds {ev[col][bad].iloc[0]!r}."
+                f"{int(np.flatnonzero(bad.to_numpy())[0]) + 2} holds {ev[col][bad].tolist()[0]!r}."
             )
     ev["text"] = ev["text"].fillna("").astype(str)
     ev["is_question"] = ev["is_question"].astype(bool)
@@ -419,7 +419,7 @@ def load_crowdfunding_csv(
         unknown = ~df["project_id"].isin(known)
         if unknown.any():
             raise DataError(
-                f"{what} file {path}: project_id {df['project_id'][unknown].iloc[0]!r} is not in "
+                f"{what} file {path}: project_id {df['project_id'][unknown].tolist()[0]!r} is not in "
                 f"the projects file ({int(unknown.sum())} row(s)); drop them or add the project."
             )
     ev = ev.sort_values(["project_id", "day"], kind="stable").reset_index(drop=True)
