@@ -319,3 +319,32 @@ def test_csv_without_optional_columns_leaves_their_features_out(small_csv, tmp_p
     assert "n_faqs" not in feature_table(back, "TP1").columns
     with pytest.raises(DataError, match="no labels"):
         labels(back)
+
+
+# ---- the experiment ------------------------------------------------------------------------------
+
+
+def test_reproduce_crowdfunding_quick(tmp_path, capsys):
+    from recsys_book.__main__ import main
+
+    rc = main(
+        [
+            "reproduce",
+            "crowdfunding",
+            "--quick",
+            "--projects",
+            "120",
+            "--folds",
+            "3",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 0
+    md = (tmp_path / "crowdfunding.md").read_text()
+    assert "not on Kickstarter" in md and "65.8 / 66.4 / 71.4 / 82.5" in md
+    table = pd.read_csv(tmp_path / "crowdfunding.csv")
+    cls = table[table["task"] == "classification"]
+    assert len(cls) == 3 * len(TIME_POINTS) and cls["accuracy"].between(0, 1).all()
+    assert set(table["task"]) == {"classification", "regression", "ablation TP4"}
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically, nothing left over

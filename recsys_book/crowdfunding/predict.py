@@ -77,7 +77,7 @@ def make_regressor(name: str = "elasticnet", seed: int = 0):
         inner = make_pipeline(
             FunctionTransformer(np.log1p),
             StandardScaler(),
-            ElasticNetCV(l1_ratio=0.5, alphas=12, cv=3, random_state=seed, max_iter=2000),
+            ElasticNetCV(l1_ratio=0.5, alphas=12, eps=1e-2, cv=3, random_state=seed, max_iter=5000),
         )
         return TransformedTargetRegressor(regressor=inner, transformer=PowerTransformer("box-cox"))
     if name == "linear":  # Kim et al.'s multiple linear regression
