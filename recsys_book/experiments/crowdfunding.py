@@ -186,20 +186,17 @@ def _markdown(out: dict, command: str) -> str:
             f"| {r['approach']} | {r['time point']} | {r['MAE']:.1f} | {r['RMSE']:.1f} | "
             f"{r['NRMSE@A']:.3f} | {r['NRMSE@B']:.3f} | {paper} |"
         )
-    rmse = reg.pivot(index="approach", columns="time point", values="RMSE")
+    rmse = reg.pivot(index="approach", columns="time point", values="RMSE")[list(TIME_POINTS)]
+    ours_rmse, kim_rmse = rmse.loc["all features (ours)"], rmse.loc["Kim et al. features (linear)"]
     lines += [
         "",
-        "- Our elastic net beats the mean duration and Kim et al.'s features at every time point "
-        "(RMSE; paper: it does): "
-        + _holds(
-            bool(
-                (rmse.loc["all features (ours)"] < rmse.loc["mean duration"]).all()
-                and (
-                    rmse.loc["all features (ours)"] < rmse.loc["Kim et al. features (linear)"]
-                ).all()
-            )
-        )
-        + ".",
+        "- Our elastic net beats the mean duration at every time point (RMSE; paper: it does): "
+        + _holds(bool((ours_rmse < rmse.loc["mean duration"]).all()))
+        + "; it beats Kim et al.'s features at every time point (paper: it does): "
+        + _holds(bool((ours_rmse < kim_rmse).all()))
+        + " (RMSE ours vs Kim: "
+        + ", ".join(f"{t} {ours_rmse[t]:.1f} vs {kim_rmse[t]:.1f}" for t in TIME_POINTS)
+        + ").",
         f"- RMSE falls from TP1 to TP4 (paper: 100.7 -> 78.1): {rmse.loc['all features (ours)', 'TP1']:.1f} -> "
         f"{rmse.loc['all features (ours)', 'TP4']:.1f}, "
         + _holds(rmse.loc["all features (ours)", "TP4"] < rmse.loc["all features (ours)", "TP1"])
@@ -232,7 +229,9 @@ def _markdown(out: dict, command: str) -> str:
         top = s.head(10)
         lines.append(f"**{tp}**: " + ", ".join(f"{k} ({v:.3f})" for k, v in top.items()) + ".")
         g = group_importance(s)
-        lines.append(f"By group at {tp}: " + ", ".join(f"{k} {v:.3f}" for k, v in g.items()) + ".")
+        lines.append(
+            f"Summed per group at {tp}: " + ", ".join(f"{k} {v:.3f}" for k, v in g.items()) + "."
+        )
         lines.append("")
     sem_top = any(c.startswith("rewards_in_cluster_") for c in imp["TP1"].head(10).index)
     lines.append(
