@@ -59,7 +59,9 @@ PAPER_RMSE = {
 }
 
 
-def run(n_projects: int, folds: int, seed: int, k_max: int = 30, log=print) -> dict:
+def run(
+    n_projects: int, folds: int, seed: int, k_max: int = 30, n_repeats: int = 3, log=print
+) -> dict:
     """Every table of the report, as frames."""
     data, truth = planted_crowdfunding(n_projects=n_projects, seed=seed)
     rc = fit_reward_clusters(
@@ -111,7 +113,9 @@ def run(n_projects: int, folds: int, seed: int, k_max: int = 30, log=print) -> d
     imp = {}
     for tp in ("TP1", "TP4"):
         X = feature_table(data, tp, rc)
-        imp[tp] = cv_classify(X, y, folds=folds, seed=seed, importance=True)["importance"]
+        imp[tp] = cv_classify(X, y, folds=folds, seed=seed, importance=True, n_repeats=n_repeats)[
+            "importance"
+        ]
     return {"info": info, "cls": cls, "reg": reg, "ablation": pd.DataFrame(abl), "importance": imp}
 
 
@@ -253,7 +257,11 @@ def main(argv=None) -> int:
         default=None,
         help="results folder (default <repo>/results, i.e. ./results from the repository root)",
     )
-    p.add_argument("--quick", action="store_true", help="smoke run: 300 projects, 3 folds")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 300 projects, 3 folds, one permutation per importance",
+    )
     p.add_argument("--seed", type=int, default=0, help="generator, clustering and fold seed")
     p.add_argument("--projects", type=int, default=None, help="planted projects (default 1200)")
     p.add_argument("--folds", type=int, default=None, help="cross-validation folds (default 10)")
@@ -261,7 +269,7 @@ def main(argv=None) -> int:
     seed_everything(args.seed)
     n = args.projects or (300 if args.quick else 1200)
     folds = args.folds or (3 if args.quick else 10)
-    out = run(n, folds, args.seed, k_max=12 if args.quick else 30)
+    out = run(n, folds, args.seed, k_max=12 if args.quick else 30, n_repeats=1 if args.quick else 3)
     folder = Path(args.out) if args.out else (repo_root() or Path.cwd()) / "results"
     cls = out["cls"].assign(task="classification")
     reg = out["reg"].assign(task="regression")
