@@ -206,3 +206,18 @@ def test_learns_planted_relations_beats_cml_and_popularity(relational):
     s_cml, s_lrml = _both(cml, split), _both(lrml, split)
     assert s_lrml > pop + 0.15, (s_lrml, pop)
     assert s_lrml > s_cml + 0.03, (s_lrml, s_cml)  # seeds 0, 1 measured: +0.06, +0.13
+
+
+def test_reproduce_lrml_quick_smoke(tmp_path):
+    from recsys_book.experiments import lrml as exp
+
+    assert exp.main(["--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "lrml_smoke.md").read_text()
+    assert "LRML > CML" in md and "ML-1M HR@10 0.7397" in md
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "lrml_smoke.csv", index_col=0)
+    assert set(exp.MODELS) | {"Popularity"} == set(table.index)
+    seeds = pd.read_csv(tmp_path / "lrml_smoke_seeds.csv")
+    assert (seeds.groupby("model").size() == 2).all()
+    assert table["NDCG@10 mean"].between(0, 1).all()
