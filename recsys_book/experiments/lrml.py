@@ -177,6 +177,20 @@ def _md_table(table: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _pipe_table(df: pd.DataFrame) -> list[str]:
+    """A markdown pipe table (no optional tabulate dependency); floats with 4 decimals."""
+
+    def cell(x):
+        if isinstance(x, float):
+            return "-" if pd.isna(x) else (f"{x:.0f}" if x.is_integer() else f"{x:.4f}")
+        return str(x)
+
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return lines
+
+
 def _baselines_lines(folder: Path) -> list[str]:
     for path in (
         folder / "baselines.csv",
@@ -230,7 +244,7 @@ def report(
         "",
         "## Validation grid (training seed 0)",
         "",
-        res["grid"].to_markdown(index=False, floatfmt=".4f"),
+        *_pipe_table(res["grid"]),
         "",
         *(_baselines_lines(folder) if folder is not None else []),
     ]
