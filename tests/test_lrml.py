@@ -11,7 +11,7 @@ import torch
 from recsys_book.data.planted import planted_relations
 from recsys_book.data.splits import leave_one_out
 from recsys_book.evaluate import evaluate
-from recsys_book.models.base import Popularity
+from recsys_book.models.base import Popularity, training_contract
 from recsys_book.models.baselines import CML
 from recsys_book.models.lrml import LRML
 from recsys_book.train import fit
@@ -98,7 +98,9 @@ def test_reuse_positive_takes_column_zero_relation_in_training_and_own_at_eval()
     own = -((p + m.relation(users, items) - q) ** 2).sum(-1)
     assert (reused - own)[:, 1:].abs().max() > 1e-4  # the two readings differ here
     m.train()
-    torch.testing.assert_close(m.score(users, items), reused)
+    torch.testing.assert_close(m.score(users, items), reused)  # a training step
+    with torch.no_grad():  # scoring without autograd ranks pairs, even in training mode
+        torch.testing.assert_close(m.score(users, items), own)
     m.eval()
     torch.testing.assert_close(m.score(users, items), own)
     # at evaluation a candidate's score does not depend on which item sits in column 0
@@ -122,6 +124,8 @@ def test_recompute_uses_each_pairs_own_relation_in_training_too():
 def test_declares_hinge_and_margin_and_checks_arguments():
     m = LRML(U, I, margin=0.3)
     assert (m.loss, m.margin, m.neg_reduce) == ("hinge", 0.3, "mean")
+    c = training_contract(m)  # what fit will use
+    assert (c["loss"], c["margin"], c["post_step"]) == ("hinge", 0.3, m.post_step)
     assert LRML.margin == 0.5  # the instance override does not leak into the class
     with pytest.raises(ValueError, match="negative_relation"):
         LRML(U, I, negative_relation="positive")
@@ -140,11 +144,9 @@ def relational():
 
 
 def _fit(model, split, **kw):
-    # loss / margin passed explicitly until fit reads the model's declaration (issue 11):
-    # the one place where this module calls fit.
+    # no loss= / margin=: fit reads the model's declaration (LRML and CML declare the hinge)
     args = dict(epochs=30, lr=1e-2, n_negatives=4, batch_size=256, progress=False, seed=0)
-    args.update(loss="hinge", margin=getattr(model, "margin", 0.5), **kw)
-    return fit(model, split, **args)
+    return fit(model, split, **{**args, **kw})
 
 
 def _both(model, split) -> float:

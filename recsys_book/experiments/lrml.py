@@ -67,15 +67,14 @@ def _train(name: str, cfg: dict, split, epochs: int, seed: int, dim: int):
     """Build and fit one model; return (model, best epoch)."""
     nu, ni = split.n_users, split.n_items
     torch.manual_seed(seed)
+    kw = {}  # fit reads each model's declared loss and margin (MF-BPR: BPR; the others: hinge)
     if name == "MF-BPR":
-        model, kw = MFBPR(nu, ni, dim), {"loss": "bpr", "reg": cfg["reg"]}
+        model, kw = MFBPR(nu, ni, dim), {"reg": cfg["reg"]}
     elif name == "CML (hinge)":
-        model, kw = CML(nu, ni, dim), {"loss": "hinge", "margin": cfg["margin"]}
+        model = CML(nu, ni, dim, loss="hinge", margin=cfg["margin"])
     else:
         reading = "reuse_positive" if name == "LRML (reuse positive)" else "recompute"
         model = LRML(nu, ni, dim, cfg["n_memory"], cfg["margin"], negative_relation=reading)
-        # loss and margin passed explicitly until fit reads the model's declaration (issue 11)
-        kw = {"loss": model.loss, "margin": model.margin}
     hist = fit(model, split, epochs=epochs, seed=seed, **FIT, **kw)
     return model, int(hist.attrs["best_epoch"])
 

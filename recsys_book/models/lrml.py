@@ -31,11 +31,13 @@ d(u, i⁻). Two readings:
   translate them towards items they did not choose.
 * ``"reuse_positive"`` (the authors' code): the negative is measured from the positive's
   translated point, d(u, i⁻) = ||p_u + r_{u,i⁺} − q_{i⁻}||². It needs to know which column is
-  the positive: **in training mode** (``model.train()``, as :func:`recsys_book.train.fit`
-  sets it) every column of ``items`` uses the relation of **column 0**, and fit puts the
-  positive in column 0. In eval mode (``model.eval()``, which :func:`recsys_book.evaluate.evaluate`
-  sets) every pair gets its own relation, so a ranking never depends on which candidate
-  happens to be in column 0. ``score(..., reuse=True/False)`` overrides the mode rule.
+  the positive: **while training** (``model.train()`` *and* autograd on, as in the steps
+  of :func:`recsys_book.train.fit`) every column of ``items`` uses the relation of
+  **column 0**, and fit puts the positive in column 0. Otherwise (``model.eval()``, which
+  :func:`recsys_book.evaluate.evaluate` sets, or any scoring under ``torch.no_grad()``)
+  every pair gets its own relation, so a ranking never depends on which candidate happens
+  to be in column 0, whatever mode a wrapper left the model in.
+  ``score(..., reuse=True/False)`` overrides the rule.
 
 Readings we took (the seed text has only the abstract; the model is from the paper's
 Section 3 as summarised in shared/papers/README.md):
@@ -58,18 +60,7 @@ import torch
 from torch import nn
 
 from recsys_book.models.base import Recommender
-
-try:  # the shared helper of the model contract (issue 11), once it has landed
-    from recsys_book.nn import clip_to_unit_ball_ as _clip_rows_
-except ImportError:  # pragma: no cover - until recsys_book/nn.py exists
-
-    @torch.no_grad()
-    def _clip_rows_(weight: torch.Tensor, max_norm: float = 1.0) -> torch.Tensor:
-        """Scale, in place, every row of ``weight`` whose L2 norm exceeds ``max_norm`` back
-        onto the ball of radius ``max_norm``; rows inside are left as they are."""
-        norm = weight.norm(dim=1, keepdim=True).clamp(min=max_norm)
-        return weight.mul_(max_norm / norm)
-
+from recsys_book.nn import clip_to_unit_ball_
 
 NEGATIVE_RELATIONS = ("recompute", "reuse_positive")
 
@@ -159,12 +150,16 @@ class LRML(Recommender):
     ) -> torch.Tensor:
         """d(u, i) = ||p_u + r − q_i||² (B, C): lower = closer. ``reuse``: take every column's
         relation from column 0 (the reuse reading); None = the module doc's rule (training
-        mode and ``negative_relation="reuse_positive"``)."""
+        mode, autograd on and ``negative_relation="reuse_positive"``)."""
         if items.dim() != 2:
             raise ValueError(f"items must be (B, C), got shape {tuple(items.shape)}")
         p, q = self._pq(users, items)  # (B, 1, d), (B, C, d)
         if reuse is None:
-            reuse = self.training and self.negative_relation == "reuse_positive"
+            reuse = (
+                self.training
+                and torch.is_grad_enabled()
+                and self.negative_relation == "reuse_positive"
+            )
         if reuse:
             r = self.relation_from(p, q[:, :1])  # the positive's relation (B, 1, d)
         else:
@@ -179,8 +174,8 @@ class LRML(Recommender):
     @torch.no_grad()
     def post_step(self) -> None:
         """Clip every user and item embedding into the unit ball (after each step)."""
-        _clip_rows_(self.user.weight, 1.0)
-        _clip_rows_(self.item.weight, 1.0)
+        clip_to_unit_ball_(self.user.weight, 1.0)
+        clip_to_unit_ball_(self.item.weight, 1.0)
 
     def extra_repr(self) -> str:
         return (
