@@ -25,6 +25,7 @@ from recsys_book.models.base import ClosedForm, Popularity, RandomModel, trainin
 from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF
 from recsys_book.models.corml import CoRML
 from recsys_book.models.linear import EASE, GFCF
+from recsys_book.models.lrml import LRML
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists
 from recsys_book.models.memory import CMN, FISM
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor, Item2Vec, sample_dislikes
@@ -107,6 +108,8 @@ MODELS: dict[str, Spec] = {
     "PRME": _g(PRME, 8, data="sequence"),
     "PRME_s": _g(PRMEs, 8, data="sequence"),
     "TransRec": _g(TransRec, 8, data="sequence"),
+    "LRML": _g(LRML, 8, n_memory=4),
+    "LRML (reuse positive)": _g(LRML, 8, n_memory=4, negative_relation="reuse_positive"),
     "MDR": Spec(lambda s: _fit(MDR(s.n_users, s.n_items, n_playlists(s), 8), s, **PL), "playlist"),
     "MASS": Spec(
         lambda s: _fit(MASS(s.n_users, s.n_items, n_playlists(s), 8), s, **PL), "playlist"

@@ -76,7 +76,7 @@ def _nrmse_mae(y, pred):  # MAE in place of RMSE
     ],
 )
 def test_checkers_reject_wrong_answers_and_name_the_case(checker, wrong, case):
-    with pytest.raises(AssertionError, match="expected .* got") as err:
+    with pytest.raises(AssertionError, match="(?s)expected .* got") as err:
         checker(wrong)
     assert case in str(err.value)
 

@@ -21,6 +21,7 @@ from recsys_book.data.planted import (
     planted_explicit,
     planted_implicit,
     planted_playlists,
+    planted_relations,
     planted_sequences,
 )
 from recsys_book.data.splits import (
@@ -60,6 +61,7 @@ __all__ = [
     "planted_explicit",
     "planted_implicit",
     "planted_playlists",
+    "planted_relations",
     "planted_sequences",
     "playlist_holdout",
     "random_split",

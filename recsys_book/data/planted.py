@@ -10,6 +10,7 @@ dict of numpy arrays describing what was planted.
 (c) :func:`planted_baskets`   shopping baskets made of co-purchased item groups
 (d) :func:`planted_playlists` users -> playlists with themes -> songs
 (e) :func:`planted_explicit`  ratings with co-liked and co-disliked item groups
+(f) :func:`planted_relations` user-item pairs related through a few latent relation types
 """
 
 from __future__ import annotations
@@ -299,3 +300,68 @@ def planted_explicit(
         n_items,
     )
     return inter, {"item_group": grp, "liked_groups": liked, "disliked_groups": disliked}
+
+
+def planted_relations(
+    n_users: int = 600,
+    n_items: int = 200,
+    n_relations: int = 4,
+    dim: int = 2,
+    per_user: tuple[int, int] = (15, 40),
+    sharpness: float = 20.0,
+    reach: float = 1.0,
+    temperature: float = 0.05,
+    seed: int = 0,
+) -> tuple[Interactions, dict]:
+    """(f) Pairs related through a few latent relation types (a planted LRML, WWW 2018).
+
+    Users x_u and items y_i lie uniformly in the unit ball of R^dim. Each pair (u, i) gets
+    a relation type, the slot of ``n_relations`` keys K (norm ~ ``sharpness``) that best
+    matches x_u ⊙ y_i, and its translation t = Σ softmax(K (x_u ⊙ y_i))_n M_n with
+    ``reach``-long vectors M_n; a user draws items without replacement with probability
+    ∝ exp(−||x_u + t − y_i||² / ``temperature``). So a user's items are where the user
+    lands after the pair's relation, not around the user: in ``dim`` dimensions a single
+    point per user (CML) cannot place itself near all of them.
+    truth: ``relation`` (n_users, n_items) the type of every pair, ``distance`` the planted
+    ||x_u + t − y_i||², ``user_pos``, ``item_pos``, ``keys``, ``memory``.
+    """
+    _check_sizes(n_users=n_users, n_items=n_items, n_relations=n_relations, dim=dim)
+    if not (temperature > 0 and sharpness >= 0 and reach >= 0):
+        raise ValueError(
+            f"need temperature > 0, sharpness >= 0, reach >= 0; got {temperature}, "
+            f"{sharpness}, {reach}"
+        )
+    rng = np.random.default_rng(seed)
+
+    def ball(n: int) -> np.ndarray:
+        v = rng.normal(size=(n, dim))
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        return v * rng.uniform(0, 1, (n, 1)) ** (1 / dim)
+
+    x, y = ball(n_users), ball(n_items)
+    keys = rng.normal(size=(n_relations, dim)) * sharpness
+    memory = rng.normal(size=(n_relations, dim))
+    memory *= reach / np.linalg.norm(memory, axis=1, keepdims=True)
+    logits = (x[:, None, :] * y[None, :, :]) @ keys.T  # (U, I, R)
+    a = np.exp(logits - logits.max(-1, keepdims=True))
+    a /= a.sum(-1, keepdims=True)
+    dist = ((x[:, None, :] + a @ memory - y[None, :, :]) ** 2).sum(-1)  # (U, I)
+    rows = []
+    for u in range(n_users):
+        w = np.exp(-(dist[u] - dist[u].min()) / temperature)
+        k = min(int(rng.integers(per_user[0], per_user[1] + 1)), n_items - 1)
+        items = rng.choice(n_items, k, replace=False, p=w / w.sum())
+        times = 1_000_000_000 + np.sort(rng.integers(0, 10_000_000, k))
+        rows.append(pd.DataFrame({"user": u, "item": items, "timestamp": times}))
+    df = pd.concat(rows, ignore_index=True)
+    inter = _align(
+        from_dataframe(df, timestamp="timestamp", name="planted-relations"), n_users, n_items
+    )
+    return inter, {
+        "relation": logits.argmax(-1),
+        "distance": dist,
+        "user_pos": x,
+        "item_pos": y,
+        "keys": keys,
+        "memory": memory,
+    }

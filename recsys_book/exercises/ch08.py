@@ -15,7 +15,15 @@ import pandas as pd
 
 from recsys_book.crowdfunding.features import TIME_POINTS, observed_events
 from recsys_book.crowdfunding.semantic import bic
-from recsys_book.exercises import check
+from recsys_book.exercises import check as _check
+
+
+def check(cases, fn, ref, name, equal=None) -> str:
+    """The shared :func:`recsys_book.exercises.check` on ``(label, args)`` pairs; returns
+    ``"<name>: correct (n cases)"`` for the notebook to print."""
+    cases = dict(cases)
+    _check(cases, fn, ref, name, compare=equal)
+    return f"{name}: correct ({len(cases)} cases)"
 
 
 def _bic_cases():

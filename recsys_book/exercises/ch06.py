@@ -1,0 +1,198 @@
+"""Chapter 06 (LRML, Tay et al. WWW 2018) exercises: checkers.
+
+* E1 :func:`check_relation`  ``relation(p, q, keys, memory) -> r``: the relation vector
+  r = Σ_n softmax(K (p ⊙ q))_n M_n for a batch of pairs, p, q (B, d), keys, memory (N, d).
+* E2 :func:`check_hinge`  ``hinge(p, q_pos, q_neg, keys, memory, margin, reuse) -> scalar``:
+  LRML's mean hinge max(0, λ + d(u, i⁺) − d(u, i⁻)) over a batch, p (B, d), q_pos (B, d),
+  q_neg (B, n, d), with the negative's relation recomputed (``reuse=False``) or taken from
+  the positive pair (``reuse=True``).
+* E3 :func:`check_shift`  ``shift(item_weight, r) -> item_weight'``: with one memory slot LRML
+  is CML with shifted items; return the item embeddings that make CML's scores equal LRML's.
+
+Each checker compares the learner's function with :class:`recsys_book.models.lrml.LRML` on
+random and edge-case inputs, raises ``AssertionError`` naming the failed case with expected
+vs got, returns ``"E<k>: correct"`` when every case passes, and ``"E<k>: not answered yet"``
+when the function returns None. They use no state of the notebook.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from recsys_book.models.baselines import CML
+from recsys_book.models.lrml import LRML
+from recsys_book.train import hinge_loss
+
+
+def _rand(shape, g, scale=1.0):
+    return torch.randn(*shape, generator=g, dtype=torch.float64) * scale
+
+
+def _model(keys: torch.Tensor, memory: torch.Tensor, users: torch.Tensor, items: torch.Tensor):
+    """An LRML in float64 whose user i is users[i] and item j is items[j]."""
+    n, d = keys.shape
+    m = LRML(users.shape[0], items.shape[0], dim=d, n_memory=n).double()
+    with torch.no_grad():
+        m.user.weight.copy_(users)  # no clipping: the checkers' inputs are used as given
+        m.item.weight.copy_(items)
+        m.keys.copy_(keys)
+        m.memory.copy_(memory)
+    return m.eval()
+
+
+def _compare(case: str, got, want: torch.Tensor, what: str, atol: float = 1e-8):
+    if got is None:
+        raise AssertionError(f"case '{case}': your function returned None")
+    got = torch.as_tensor(got, dtype=torch.float64)
+    if got.shape != want.shape:
+        raise AssertionError(
+            f"case '{case}': {what} should have shape {tuple(want.shape)}, got {tuple(got.shape)}"
+        )
+    if not torch.isfinite(got).all():
+        raise AssertionError(
+            f"case '{case}': {what} has inf/nan values (expected finite: {want.flatten()[:4]}...)"
+        )
+    if not torch.allclose(got, want, atol=atol, rtol=1e-6):
+        i = int((got - want).abs().flatten().argmax())
+        raise AssertionError(
+            f"case '{case}': {what} differs; at flat index {i} expected "
+            f"{float(want.flatten()[i]):.6f}, got {float(got.flatten()[i]):.6f}"
+        )
+
+
+# ---- E1 ------------------------------------------------------------------------------
+
+
+def _relation_cases():
+    g = torch.Generator().manual_seed(61)
+    B, d = 5, 4
+    yield (
+        "random pairs, N = 3",
+        _rand((B, d), g),
+        _rand((B, d), g),
+        _rand((3, d), g),
+        _rand((3, d), g),
+    )
+    yield (
+        "one slot (N = 1): r = M_0",
+        _rand((B, d), g),
+        _rand((B, d), g),
+        _rand((1, d), g),
+        _rand((1, d), g),
+    )
+    yield (
+        "p = 0: uniform attention, r = mean of M",
+        torch.zeros(B, d, dtype=torch.float64),
+        _rand((B, d), g),
+        _rand((4, d), g),
+        _rand((4, d), g),
+    )
+    yield (
+        "large keys (sharp attention, softmax must not overflow)",
+        _rand((B, d), g),
+        _rand((B, d), g),
+        _rand((6, d), g, 1000.0),
+        _rand((6, d), g),
+    )
+
+
+def check_relation(fn: Callable) -> str:
+    """E1: ``fn(p (B, d), q (B, d), keys (N, d), memory (N, d)) -> r (B, d)``."""
+    first = True
+    for case, p, q, keys, memory in _relation_cases():
+        got = fn(p.clone(), q.clone(), keys.clone(), memory.clone())
+        if got is None and first:
+            return "E1: not answered yet"
+        first = False
+        m = _model(keys, memory, p, q)
+        idx = torch.arange(p.shape[0])
+        with torch.no_grad():
+            want = m.relation(idx, idx)  # pair (user b, item b)
+        _compare(case, got, want, "r")
+    return "E1: correct"
+
+
+# ---- E2 ------------------------------------------------------------------------------
+
+
+def _library_hinge(p, q_pos, q_neg, keys, memory, margin, reuse):
+    B, n, d = q_neg.shape
+    items = torch.cat([q_pos[:, None, :], q_neg], 1).reshape(-1, d)  # (B (1 + n), d)
+    m = _model(keys, memory, p, items)
+    users = torch.arange(B)
+    cols = torch.arange(B * (1 + n)).reshape(B, 1 + n)  # positive in column 0
+    with torch.no_grad():
+        s = m.score(users, cols, reuse=reuse)  # (B, 1 + n), -distance
+    return hinge_loss(s[:, 0], s[:, 1:], margin)
+
+
+def _hinge_cases():
+    g = torch.Generator().manual_seed(62)
+    B, n, d, N = 6, 3, 4, 5
+    base = (_rand((B, d), g, 0.5), _rand((B, d), g, 0.5), _rand((B, n, d), g, 0.5))
+    mem = (_rand((N, d), g, 5.0), _rand((N, d), g))
+    yield "recomputed relation, margin 0.5", *base, *mem, 0.5, False
+    yield "reused relation, margin 0.5", *base, *mem, 0.5, True
+    yield "reused relation, margin 2.0", *base, *mem, 2.0, True
+    p, qp = base[0], base[0].clone()  # the positive is the user's own point: d+ ~ ||r||^2
+    far = base[0][:, None, :] + 10.0  # negatives far away: every hinge term is 0
+    yield "far negatives: the hinge is zero", p, qp, far, *mem, 0.5, False
+    yield (
+        "one negative per positive, recomputed",
+        base[0],
+        base[1],
+        base[2][:, :1],
+        *mem,
+        1.0,
+        False,
+    )
+
+
+def check_hinge(fn: Callable) -> str:
+    """E2: ``fn(p, q_pos, q_neg, keys, memory, margin, reuse) -> scalar`` (mean hinge)."""
+    first = True
+    for case, p, qp, qn, keys, memory, margin, reuse in _hinge_cases():
+        got = fn(p.clone(), qp.clone(), qn.clone(), keys.clone(), memory.clone(), margin, reuse)
+        if got is None and first:
+            return "E2: not answered yet"
+        first = False
+        want = _library_hinge(p, qp, qn, keys, memory, margin, reuse)
+        _compare(case, torch.as_tensor(got, dtype=torch.float64).reshape(()), want, "the loss")
+    return "E2: correct"
+
+
+# ---- E3 ------------------------------------------------------------------------------
+
+
+def check_shift(fn: Callable) -> str:
+    """E3: ``fn(item_weight (I, d), r (d,)) -> (I, d)``: items for CML such that
+    CML.score == LRML.score for an LRML with one memory slot r."""
+    g = torch.Generator().manual_seed(63)
+    cases = [
+        ("random, d = 4", _rand((7, 4), g, 0.3), _rand((9, 4), g, 0.3), _rand((1, 4), g)),
+        ("r = 0: nothing to shift", _rand((7, 3), g, 0.3), _rand((9, 3), g, 0.3), torch.zeros(1, 3, dtype=torch.float64)),
+        ("large relation", _rand((5, 2), g, 0.3), _rand((6, 2), g, 0.3), _rand((1, 2), g, 8.0)),
+    ]  # fmt: skip
+    for i, (case, users, items, r) in enumerate(cases):
+        got = fn(items.clone(), r[0].clone())
+        if got is None and i == 0:
+            return "E3: not answered yet"
+        if got is None:
+            raise AssertionError(f"case '{case}': your function returned None")
+        lrml = _model(torch.zeros_like(r), r, users, items)
+        cml = CML(users.shape[0], items.shape[0], dim=items.shape[1], clip=False).double()
+        got = torch.as_tensor(got, dtype=torch.float64)
+        if got.shape != items.shape:
+            raise AssertionError(
+                f"case '{case}': expected item weights of shape {tuple(items.shape)}, "
+                f"got {tuple(got.shape)}"
+            )
+        with torch.no_grad():
+            cml.user.weight.copy_(users)
+            cml.item.weight.copy_(got)
+            u = torch.arange(users.shape[0])
+            cols = torch.arange(items.shape[0]).expand(users.shape[0], -1)
+            _compare(case, cml.score(u, cols), lrml.score(u, cols), "CML's scores (vs LRML's)")
+    return "E3: correct"

@@ -1,0 +1,225 @@
+"""LRML (Tay, Luu, Hui, WWW 2018, Sec. 3): attention over memory, the N = 1 translation
+model, unit-ball clipping during fit, both readings of the negative's relation, and learning
+on planted relational data (beats CML and popularity)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from recsys_book.data.planted import planted_relations
+from recsys_book.data.splits import leave_one_out
+from recsys_book.evaluate import evaluate
+from recsys_book.models.base import Popularity, training_contract
+from recsys_book.models.baselines import CML
+from recsys_book.models.lrml import LRML
+from recsys_book.train import fit
+
+torch.set_num_threads(1)  # 2 shared cores
+
+U, I, D = 9, 13, 5  # noqa: E741
+
+
+def _batch(B=6, C=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, U, (B,), generator=g), torch.randint(0, I, (B, C), generator=g)
+
+
+def _sharpen(m: LRML, scale: float = 10.0):
+    """Bigger keys: attention far from uniform, so the identities below are not trivial."""
+    with torch.no_grad():
+        m.keys.mul_(scale)
+
+
+def test_attention_sums_to_one_over_the_memory_slots_and_is_not_uniform():
+    m = LRML(U, I, dim=D, n_memory=7)
+    _sharpen(m, 50.0)
+    users, items = _batch()
+    a = m.attention(users, items)
+    assert a.shape == (6, 4, 7)
+    assert (a >= 0).all()
+    torch.testing.assert_close(a.sum(-1), torch.ones(6, 4))
+    assert a.std(-1).min() > 1e-3  # a real softmax, not a constant 1/N
+    # (B,) items give (B, N) and agree with the (B, C) form
+    torch.testing.assert_close(m.attention(users, items[:, 0]), a[:, 0])
+
+
+def test_forward_pass_equals_the_equations_written_out():
+    m = LRML(U, I, dim=D, n_memory=3)
+    _sharpen(m)
+    users, items = _batch()
+    p, q = m.user.weight[users], m.item.weight[items]  # (B, d), (B, C, d)
+    want = torch.empty(items.shape)
+    for b in range(items.shape[0]):
+        for c in range(items.shape[1]):
+            s = p[b] * q[b, c]  # joint key (d,)
+            a = torch.softmax(m.keys @ s, 0)  # (N,)
+            r = (a[:, None] * m.memory).sum(0)  # (d,)
+            want[b, c] = ((p[b] + r - q[b, c]) ** 2).sum()
+    with torch.no_grad():
+        torch.testing.assert_close(m.distance(users, items), want)
+        torch.testing.assert_close(m.score(users, items), -want)
+        torch.testing.assert_close(
+            m.relation(users, items)[2, 1], m.attention(users, items)[2, 1] @ m.memory
+        )
+
+
+def test_one_memory_slot_is_a_translation_model_with_one_global_relation():
+    m = LRML(U, I, dim=D, n_memory=1)
+    users, items = _batch()
+    r = m.relation(users, items)  # (B, C, d)
+    torch.testing.assert_close(r, m.memory[0].expand_as(r))  # the same r for every pair
+    p, q = m.user.weight[users][:, None, :], m.item.weight[items]
+    want = -((p + m.memory[0] - q) ** 2).sum(-1)  # -||p + r - q||^2
+    torch.testing.assert_close(m.score(users, items), want)
+    # ... which is CML with every item shifted by -r: -||p - (q - r)||^2
+    cml = CML(U, I, dim=D, clip=False)
+    with torch.no_grad():
+        cml.user.weight.copy_(m.user.weight)
+        cml.item.weight.copy_(m.item.weight - m.memory[0])
+    torch.testing.assert_close(cml.score(users, items), want)
+
+
+def test_more_slots_give_pair_specific_relations():
+    m = LRML(U, I, dim=D, n_memory=6)
+    _sharpen(m, 50.0)
+    r = m.relation(*_batch()).reshape(-1, D)
+    assert torch.cdist(r, r).max() > 1e-2  # not one global vector
+
+
+def test_reuse_positive_takes_column_zero_relation_in_training_and_own_at_eval():
+    m = LRML(U, I, dim=D, n_memory=4, negative_relation="reuse_positive")
+    _sharpen(m, 30.0)
+    users, items = _batch()
+    p, q = m.user.weight[users][:, None, :], m.item.weight[items]
+    r0 = m.relation(users, items[:, 0])[:, None, :]  # the positive's relation (B, 1, d)
+    reused = -((p + r0 - q) ** 2).sum(-1)
+    own = -((p + m.relation(users, items) - q) ** 2).sum(-1)
+    assert (reused - own)[:, 1:].abs().max() > 1e-4  # the two readings differ here
+    m.train()
+    torch.testing.assert_close(m.score(users, items), reused)  # a training step
+    with torch.no_grad():  # scoring without autograd ranks pairs, even in training mode
+        torch.testing.assert_close(m.score(users, items), own)
+    m.eval()
+    torch.testing.assert_close(m.score(users, items), own)
+    # at evaluation a candidate's score does not depend on which item sits in column 0
+    perm = torch.tensor([2, 0, 3, 1])
+    torch.testing.assert_close(m.score(users, items[:, perm]), own[:, perm])
+    # the explicit switch overrides the mode rule; column 0 is identical in both readings
+    torch.testing.assert_close(m.score(users, items, reuse=True), reused)
+    torch.testing.assert_close(reused[:, 0], own[:, 0])
+
+
+def test_recompute_uses_each_pairs_own_relation_in_training_too():
+    m = LRML(U, I, dim=D, n_memory=4, negative_relation="recompute")
+    _sharpen(m, 30.0)
+    users, items = _batch()
+    m.train()
+    train_scores = m.score(users, items)
+    m.eval()
+    torch.testing.assert_close(train_scores, m.score(users, items))
+
+
+def test_declares_hinge_and_margin_and_checks_arguments():
+    m = LRML(U, I, margin=0.3)
+    assert (m.loss, m.margin, m.neg_reduce) == ("hinge", 0.3, "mean")
+    c = training_contract(m)  # what fit will use
+    assert (c["loss"], c["margin"], c["post_step"]) == ("hinge", 0.3, m.post_step)
+    assert LRML.margin == 0.5  # the instance override does not leak into the class
+    with pytest.raises(ValueError, match="negative_relation"):
+        LRML(U, I, negative_relation="positive")
+    with pytest.raises(ValueError, match="n_memory"):
+        LRML(U, I, n_memory=0)
+    with pytest.raises(ValueError, match="margin"):
+        LRML(U, I, margin=0.0)
+    with pytest.raises(ValueError, match="items must be"):
+        m.score(torch.tensor([0, 1]), torch.zeros(3, 2, dtype=torch.long))
+
+
+@pytest.fixture(scope="module")
+def relational():
+    inter, truth = planted_relations(n_users=600, n_items=200, dim=2, seed=0)
+    return leave_one_out(inter, n_negatives=100, seed=0), truth
+
+
+def _fit(model, split, **kw):
+    # no loss= / margin=: fit reads the model's declaration (LRML and CML declare the hinge)
+    args = dict(epochs=30, lr=1e-2, n_negatives=4, batch_size=256, progress=False, seed=0)
+    return fit(model, split, **{**args, **kw})
+
+
+def _both(model, split) -> float:
+    """NDCG@10 over validation and test rows together (1,200 rows: less noise)."""
+    v, t = evaluate(model, split.valid)["NDCG@10"], evaluate(model, split.test)["NDCG@10"]
+    return (v * len(split.valid) + t * len(split.test)) / (len(split.valid) + len(split.test))
+
+
+def test_planted_relations_generator_returns_its_truth(relational):
+    split, truth = relational
+    assert truth["relation"].shape == (600, 200)
+    assert len(np.unique(truth["relation"])) == 4  # every relation type is used
+    # users chose items that are close after the planted translation
+    df = split.history.df
+    chosen = truth["distance"][df["user"], df["item"]].mean()
+    assert chosen < 0.3 * truth["distance"].mean()
+
+
+def test_clipping_keeps_every_embedding_in_the_unit_ball_after_each_step(relational):
+    split, _ = relational
+    m = LRML(split.n_users, split.n_items, dim=2, n_memory=4, init_std=2.0)
+    assert m.user.weight.norm(dim=1).max() <= 1 + 1e-5  # clipped at construction too
+    worst = []
+
+    def record(model, history):  # after every epoch
+        worst.append(max(model.user.weight.norm(dim=1).max(), model.item.weight.norm(dim=1).max()))
+
+    # after every optimiser step: wrap post_step to check norms the moment it returns
+    inner = m.post_step
+    steps = []
+
+    def checked():
+        inner()
+        with torch.no_grad():
+            steps.append(
+                float(max(m.user.weight.norm(dim=1).max(), m.item.weight.norm(dim=1).max()))
+            )
+
+    m.post_step = checked
+    _fit(m, split, epochs=2, lr=0.5, callbacks=[record], valid_metric=None)
+    assert len(steps) == 2 * -(-len(split.train.df) // 256)  # every step was clipped
+    assert max(steps) <= 1 + 1e-5 and max(worst) <= 1 + 1e-5
+    # at lr 0.5 the steps do push rows out: without the clip they would leave the ball
+    m2 = LRML(split.n_users, split.n_items, dim=2, n_memory=4)
+    m2.post_step = lambda: None
+    _fit(m2, split, epochs=1, lr=0.5, valid_metric=None)
+    assert m2.user.weight.norm(dim=1).max() > 1.0
+
+
+def test_learns_planted_relations_beats_cml_and_popularity(relational):
+    split, _ = relational
+    pop = _both(Popularity(split.n_users, split.n_items).fit(split), split)
+    torch.manual_seed(0)
+    cml = CML(split.n_users, split.n_items, dim=2)
+    _fit(cml, split)
+    torch.manual_seed(0)
+    lrml = LRML(split.n_users, split.n_items, dim=2, n_memory=8)
+    _fit(lrml, split)
+    s_cml, s_lrml = _both(cml, split), _both(lrml, split)
+    assert s_lrml > pop + 0.15, (s_lrml, pop)
+    assert s_lrml > s_cml + 0.03, (s_lrml, s_cml)  # seeds 0, 1 measured: +0.06, +0.13
+
+
+def test_reproduce_lrml_quick_smoke(tmp_path):
+    from recsys_book.experiments import lrml as exp
+
+    assert exp.main(["--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "lrml_smoke.md").read_text()
+    assert "LRML > CML" in md and "ML-1M HR@10 0.7397" in md
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "lrml_smoke.csv", index_col=0)
+    assert set(exp.MODELS) | {"Popularity"} == set(table.index)
+    seeds = pd.read_csv(tmp_path / "lrml_smoke_seeds.csv")
+    assert (seeds.groupby("model").size() == 2).all()
+    assert table["NDCG@10 mean"].between(0, 1).all()
