@@ -34,7 +34,14 @@ import torch
 
 from recsys_book.data import leave_one_out, load_ml100k, planted_implicit
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._common import command, configs, markdown_table, parser, write_results
+from recsys_book.experiments._common import (
+    command,
+    configs,
+    markdown_table,
+    parser,
+    select,
+    write_results,
+)
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, MFBPR, SLIM, ItemKNN, pretrain_neumf
 from recsys_book.models.linear import EASE
@@ -105,7 +112,7 @@ def run(
     for name, grid in GRIDS.items():
         if models is not None and name not in models:
             continue
-        best = None
+        candidates = []
         for cfg in configs(grid, quick):
             t0 = time.perf_counter()
             model, best_epoch = _build(name, cfg, split, epochs, seed)
@@ -119,9 +126,9 @@ def run(
             }
             grid_rows.append(row)
             log(f"{name:12s} {cfg} valid NDCG@10 {valid:.4f} (epoch {best_epoch})")
-            if best is None or valid > best[0]:
-                best = (valid, cfg, model, best_epoch)
-        valid, cfg, model, best_epoch = best
+            candidates.append({"valid": valid, "cfg": cfg, "model": model, "epoch": best_epoch})
+        best = select(candidates, key="valid")  # ties keep the grid's first configuration
+        valid, cfg, model, best_epoch = best["valid"], best["cfg"], best["model"], best["epoch"]
         test = evaluate(model, split.test)
         cfg_text = ", ".join(f"{k}={v}" for k, v in cfg.items())
         if best_epoch is not None:

@@ -36,7 +36,13 @@ import torch
 from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._common import command, markdown_table, parser, write_results
+from recsys_book.experiments._common import (
+    command,
+    markdown_table,
+    parser,
+    select,
+    write_results,
+)
 from recsys_book.models.base import Popularity, Recommender
 from recsys_book.models.baselines import CML, MFBPR
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists, pmi_attention_correlation
@@ -111,16 +117,16 @@ def run(
 
     record("Popularity", Popularity(nu, ni).fit(split))
     for name, cls, lr in (("MF-BPR", MFBPR, 1e-2), ("CML", CML, 1e-2)):
-        best = None
+        sides = []
         for side in ("user", "playlist"):
             inner = cls(nu if side == "user" else P, ni, dim)
             model = inner if side == "user" else _PlaylistAsUser(inner)
             model, s = train(model, lr)
             v = evaluate(model, split.valid)["NDCG@10"]
-            if best is None or v > best[0]:
-                best = (v, model, s, side)
-        record(name, best[1], best[2])
-        rows[name]["note"] = f"{best[3]}-song"
+            sides.append({"valid": v, "model": model, "seconds": s, "side": side})
+        best = select(sides, key="valid")
+        record(name, best["model"], best["seconds"])
+        rows[name]["note"] = f"{best['side']}-song"
     for name, make, lr in (
         ("FISM", lambda: FISM(nu, ni, dim), 1e-2),
         ("CMN", lambda: CMN(split.n_users, split.n_items, split, dim), 3e-3),
@@ -128,14 +134,13 @@ def run(
         m, s = train(make(), lr)
         record(name, m, s)
     # lambda_Theta of Eq. (4.30) for MDR, chosen on validation (MDR overfits without it)
-    best = None
+    regs = []
     for reg in reg_grid:
         m, s = train(MDR(nu, ni, P, dim), 1e-2, reg=reg)
-        v = evaluate(m, split.valid)["NDCG@10"]
-        if best is None or v > best[0]:
-            best = (v, m, s, reg)
-    _, mdr, s, mdr_reg = best
-    record("MDR", mdr, s)
+        regs.append({"valid": evaluate(m, split.valid)["NDCG@10"], "model": m, "s": s, "reg": reg})
+    best = select(regs, key="valid")
+    mdr, mdr_reg = best["model"], best["reg"]
+    record("MDR", mdr, best["s"])
     rows["MDR"]["note"] = f"reg {mdr_reg}"
     mass, s = train(MASS(nu, ni, P, dim), 3e-3)
     record("MASS", mass, s)
