@@ -33,7 +33,7 @@ def test_reproduce_corml_smoke(tmp_path):
     from recsys_book.experiments.corml import COLS, main
 
     assert main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
-    table = pd.read_csv(tmp_path / "corml_planted_quick.csv", index_col=0)
+    table = pd.read_csv(tmp_path / "corml_smoke.csv", index_col=0)
     models = [
         "Popularity",
         "ItemKNN",
@@ -47,10 +47,10 @@ def test_reproduce_corml_smoke(tmp_path):
     assert set(COLS) <= set(table.columns)
     assert table.loc["EASE", "params"] == "reg=50"  # --quick: the first grid value
     assert table.loc["CoRML (tuned on valid)", "NDCG@10"] > table.loc["Popularity", "NDCG@10"]
-    grid = pd.read_csv(tmp_path / "corml_planted_quick_grid.csv")
+    grid = pd.read_csv(tmp_path / "corml_smoke_grid.csv")
     # one value per knob: EASE, GF-CF, then CoRML's three coordinate stages
     assert list(grid["model"]) == ["EASE", "GF-CF", "CoRML", "CoRML", "CoRML"]
-    md = (tmp_path / "corml_planted_quick.md").read_text()
+    md = (tmp_path / "corml_smoke.md").read_text()
     assert "reproduce corml --quick --planted" in md
     assert "## Normalization strength t (Fig. 2), test part" in md
     assert md.count("\n| ") >= 1 + len(models) + 1 + 5  # two tables, header rows included
@@ -61,7 +61,7 @@ def test_reproduce_masr_smoke(tmp_path):
 
     assert main(["--quick", "--datasets", "planted", "--out", str(tmp_path)]) == 0
     assert not (tmp_path / "masr.csv").exists()  # a smoke run never overwrites the real table
-    table = pd.read_csv(tmp_path / "masr_quick.csv", index_col=[0, 1])
+    table = pd.read_csv(tmp_path / "masr_smoke.csv", index_col=[0, 1])
     datasets = set(table.index.get_level_values("dataset"))
     assert datasets == {"planted playlists (100 users, 300 songs)"}
     models = set(table.index.get_level_values("model"))
@@ -81,7 +81,7 @@ def test_reproduce_masr_smoke(tmp_path):
         assert name in models
     assert {"HR@10", "NDCG@10", "valid NDCG@10", "train s"} <= set(table.columns)
     assert table["HR@10"].between(0, 1).all()
-    md = (tmp_path / "masr_quick.md").read_text()
+    md = (tmp_path / "masr_smoke.md").read_text()
     assert "reproduce masr --quick --datasets planted" in md
     assert "2 BPR epochs, 1 APR epochs" in md
     assert "| paper's ordering | holds here | NDCG@10 / HR@10 |" in md
@@ -93,7 +93,7 @@ def test_reproduce_rme_smoke(tmp_path):
     from recsys_book.experiments.rme import MAIN, main
 
     assert main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
-    df = pd.read_csv(tmp_path / "rme_planted_quick.csv")
+    df = pd.read_csv(tmp_path / "rme_smoke.csv")
     models = [
         "Popularity",
         "Item2Vec",
@@ -111,7 +111,7 @@ def test_reproduce_rme_smoke(tmp_path):
     assert (df.loc[df["model"] == "RME", "lambda"] == 0.1).all()  # the grid's first lambda
     rme = df.set_index("model")
     assert rme.loc["RME", "NDCG@20"] > rme.loc["Popularity", "NDCG@20"]
-    md = (tmp_path / "rme_planted_quick.md").read_text()
+    md = (tmp_path / "rme_smoke.md").read_text()
     assert md.startswith("# RME, Table 4.2 on planted explicit ratings")
     assert "reproduce rme --quick --planted" in md
     assert "## Algorithm 2" in md

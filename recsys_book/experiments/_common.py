@@ -57,6 +57,13 @@ def parser(
     return p
 
 
+def stem(name: str, smoke: bool = False) -> str:
+    """The file stem of a table: ``name`` for the reproduction, ``name_smoke`` for a run that
+    is not it (``--quick``, planted data, a subset), so a smoke run never overwrites a real
+    table (``reproduce all --quick`` looks for the same names)."""
+    return f"{name}_smoke" if smoke else name
+
+
 def command(name: str, argv: Sequence[str] | None) -> str:
     """The command line that reproduces a table, as written in its report."""
     return f"{PROG} {name}" + (f" {' '.join(argv)}" if argv else "")

@@ -40,6 +40,7 @@ from recsys_book.experiments._common import (
     markdown_table,
     parser,
     select,
+    stem,
     write_results,
 )
 from recsys_book.models.base import Popularity
@@ -184,9 +185,9 @@ def main(argv=None) -> int:
     split = leave_one_out(inter, n_negatives=100, seed=args.seed)
     table, grid = run(split, quick=args.quick, seed=args.seed, models=args.models)
     seconds = time.perf_counter() - t0
-    suffix = "" if not (args.quick or args.planted or args.models) else "_smoke"
     md = _markdown(table, command("baselines", argv), seconds, data)
-    write_results(args.out, f"baselines{suffix}", {"": table, "_grid": grid}, md)
+    name = stem("baselines", smoke=args.quick or args.planted or bool(args.models))
+    write_results(args.out, name, {"": table, "_grid": grid}, md)
     print(md)
     return 0
 

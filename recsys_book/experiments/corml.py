@@ -24,7 +24,14 @@ import pandas as pd
 
 from recsys_book.data import load_ml100k, planted_implicit, random_split
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._common import command, markdown_table, parser, timed, write_results
+from recsys_book.experiments._common import (
+    command,
+    markdown_table,
+    parser,
+    stem,
+    timed,
+    write_results,
+)
 from recsys_book.models import Popularity
 from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.corml import CoRML
@@ -243,8 +250,7 @@ def main(argv=None) -> int:
         dataset = "MovieLens-100k"
     split = random_split(inter, seed=args.seed)
     out = run(split, iterations=args.iterations, rho=args.rho, quick=args.quick)
-    name = "corml_planted" if args.planted else "corml"
-    name += "_quick" if args.quick else ""
+    name = stem("corml", smoke=args.quick or args.planted)
     table = pd.DataFrame(out["rows"]).T
     table.index.name = "model"
     sweep = out["sweep"].assign(model="CoRML t sweep").set_index("model")

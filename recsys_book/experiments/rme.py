@@ -33,7 +33,7 @@ import torch
 
 from recsys_book.data import activity_groups, explicit_split, load_ml100k, planted_explicit
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._common import command, mean_std, parser, write_results
+from recsys_book.experiments._common import command, mean_std, parser, stem, write_results
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.item2vec import Item2Vec
@@ -166,11 +166,11 @@ def main(argv=None) -> int:
                 )
         print(f"split {seed}: done ({time.time() - t0:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
-    stem = "rme" if args.protocol == "temporal" else "rme_random"
-    stem += "_planted" if args.planted else ""
-    stem += "_quick" if args.quick else ""
+    name = stem(
+        "rme" if args.protocol == "temporal" else "rme_random", smoke=args.quick or args.planted
+    )
     md = _report(df, pd.DataFrame(groups_rows), alg2_rows, chosen, args, time.time() - t0)
-    write_results(args.out, stem, {"": df}, md)
+    write_results(args.out, name, {"": df}, md)
     print(md)
     return 0
 
