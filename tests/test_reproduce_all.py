@@ -19,7 +19,8 @@ def fake_jobs(monkeypatch):
         calls.append(list(argv))
         from pathlib import Path
 
-        Path(out, "fake.md").write_text(
+        name = "fake_smoke" if "--quick" in argv else "fake"  # as _common.stem names them
+        Path(out, f"{name}.md").write_text(
             "# Fake table\n\n| model | HR@10 |\n|---|---|\n| A | 0.5 |\n"
         )
         return 0

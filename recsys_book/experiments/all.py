@@ -9,7 +9,8 @@ table (our numbers beside the paper's, and the orderings it judged).
 recorded wall time and machine are kept in ``<out>/.reproduce_all.json``): rerun one
 with ``--force NAME`` or every job with ``--force all``. Resuming is per reproduction,
 not per model inside it. ``--quick`` passes ``--quick`` to every job (a smoke run:
-the tables are then *not* the reproduction) and is meant with a scratch ``--out``.
+the tables are then *not* the reproduction and are named ``<stem>_smoke.md``, so they never
+overwrite a real table) and is meant with a scratch ``--out``.
 ``--only`` runs a subset. ``--report-only`` rebuilds REPORT.md from what is there.
 """
 
@@ -20,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recsys_book.experiments._common import command, machine, parser
+from recsys_book.experiments._common import command, machine, parser, stem
 from recsys_book.utils import write_text_atomic
 
 
@@ -71,8 +72,9 @@ def _load_log(path: Path) -> dict:
         return {}
 
 
-def report(out: Path, log: dict) -> str:
-    """REPORT.md from the tables under ``out`` and the run log."""
+def report(out: Path, log: dict, quick: bool = False) -> str:
+    """REPORT.md from the tables under ``out`` and the run log (``quick``: the smoke tables,
+    ``<stem>_smoke.md``, that ``--quick`` runs write)."""
     lines = [
         "# recsys-book: reproduction report",
         "",
@@ -86,7 +88,7 @@ def report(out: Path, log: dict) -> str:
     ]
     sections = []
     for job in JOBS:
-        md = out / f"{job.stem}.md"
+        md = out / f"{stem(job.stem, quick)}.md"
         entry = log.get(job.stem, {})
         cmd = entry.get("command") or command(job.name, list(job.args))
         if md.exists():
@@ -129,7 +131,7 @@ def main(argv=None) -> int:
         bar = tqdm(jobs, desc="reproduce all", unit="table")
         for job in bar:
             bar.set_postfix_str(job.stem)
-            done = (out / f"{job.stem}.md").exists()
+            done = (out / f"{stem(job.stem, args.quick)}.md").exists()
             if done and not ({"all", job.stem} & set(args.force)):
                 continue
             extra = list(job.args) + (["--quick"] if args.quick else [])
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
                 "quick": bool(args.quick),
             }
             write_text_atomic(log_path, json.dumps(log, indent=1))
-    text = report(out, log)
+    text = report(out, log, quick=args.quick)
     write_text_atomic(out / "REPORT.md", text)
     print(f"wrote {out / 'REPORT.md'}")
     return 0
