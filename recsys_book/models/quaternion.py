@@ -256,15 +256,35 @@ class QLSTMCell(nn.Module):
     c_t = f x c_{t-1} + i x tanh(W_c (x) p_t + R_c (x) h_{t-1} + g_c)
     h_t = o x tanh(c_t)                                   (x: component-wise product)
 
-    The four W (and four R) are packed into one QLinear each (output 4 * hidden)."""
+    The four W (and four R) are packed into one QLinear each (output 4 * hidden).
+    ``real=True`` builds the same cell with real ``nn.Linear`` layers (a plain LSTM), for
+    the real-valued counterparts. :meth:`step` takes the input already projected by
+    ``self.w`` (project a whole sequence at once, then loop over time)."""
 
-    def __init__(self, input_size: int, hidden_size: int):
+    n_gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, real: bool = False):
         super().__init__()
-        _check_dim(input_size, "input_size")
-        _check_dim(hidden_size, "hidden_size")
-        self.hidden_size = hidden_size
-        self.w = QLinear(input_size, 4 * hidden_size, bias=True)  # g_f, g_i, g_o, g_c
-        self.rec = QLinear(hidden_size, 4 * hidden_size, bias=False)
+        if not real:
+            _check_dim(input_size, "input_size")
+            _check_dim(hidden_size, "hidden_size")
+        self.hidden_size, self.real = hidden_size, real
+        lin = nn.Linear if real else QLinear
+        self.w = lin(input_size, self.n_gates * hidden_size, bias=True)  # g_f, g_i, g_o, g_c
+        self.rec = lin(hidden_size, self.n_gates * hidden_size, bias=self.n_gates == 3)
+
+    def _chunk(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return list(x.chunk(self.n_gates, -1)) if self.real else q_chunk(x, self.n_gates)
+
+    def step(
+        self, xw: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = state
+        f, i, o, g = self._chunk(xw + self.rec(h))  # each a quaternion vector (B, hidden)
+        f, i, o = (torch.sigmoid(t) for t in (f, i, o))  # split sigmoid (Eq. 5.27)
+        c = cw_add(cw_mul(f, c), cw_mul(i, torch.tanh(g)))
+        h = cw_mul(o, torch.tanh(c))
+        return h, c
 
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
@@ -273,37 +293,28 @@ class QLSTMCell(nn.Module):
         if state is None:
             z = x.new_zeros(x.shape[0], self.hidden_size)
             state = (z, z)
-        h, c = state
-        gates = self.w(x) + self.rec(h)  # (B, 4 * hidden)
-        f, i, o, g = q_chunk(gates, 4)  # each a quaternion vector (B, hidden)
-        f, i, o = (split_act(t, torch.sigmoid) for t in (f, i, o))
-        c = cw_add(cw_mul(f, c), cw_mul(i, split_act(g, torch.tanh)))
-        h = cw_mul(o, split_act(c, torch.tanh))
-        return h, c
+        return self.step(self.w(x), state)
 
 
-class QGRUCell(nn.Module):
+class QGRUCell(QLSTMCell):
     """A quaternion GRU step (see the module's readings):
 
     z, r = sigma(W (x) p_t + R (x) h_{t-1} + g)
     n = tanh(W_n (x) p_t + g_n + r x (R_n (x) h_{t-1} + g_rn))
     h_t = (1 - z) x n + z x h_{t-1}"""
 
-    def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
-        _check_dim(input_size, "input_size")
-        _check_dim(hidden_size, "hidden_size")
-        self.hidden_size = hidden_size
-        self.w = QLinear(input_size, 3 * hidden_size, bias=True)
-        self.rec = QLinear(hidden_size, 3 * hidden_size, bias=True)
+    n_gates = 3
+
+    def step(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        wz, wr, wn = self._chunk(xw)
+        rz, rr, rn = self._chunk(self.rec(h))
+        z = torch.sigmoid(wz + rz)  # split activation (Eq. 5.27) = element-wise
+        r = torch.sigmoid(wr + rr)
+        n = torch.tanh(wn + cw_mul(r, rn))
+        return cw_add(cw_mul(1 - z, n), cw_mul(z, h))
 
     def forward(self, x: torch.Tensor, h: torch.Tensor | None = None) -> torch.Tensor:
         """x (B, input), h (B, hidden) -> h_t (B, hidden)."""
         if h is None:
             h = x.new_zeros(x.shape[0], self.hidden_size)
-        wz, wr, wn = q_chunk(self.w(x), 3)
-        rz, rr, rn = q_chunk(self.rec(h), 3)
-        z = split_act(wz + rz, torch.sigmoid)
-        r = split_act(wr + rr, torch.sigmoid)
-        n = split_act(wn + cw_mul(r, rn), torch.tanh)
-        return cw_add(cw_mul(1 - z, n), cw_mul(z, h))
+        return self.step(self.w(x), h)
