@@ -212,7 +212,7 @@ def test_qabpr_noise_has_magnitude_eps(planted):
     # one training row of each of 8 users, each with a non-empty long-term list
     df = split.train.df.reset_index(drop=True)
     ok = split.train_inputs["long_context_mask"].any(1).numpy()
-    rows = df[ok].groupby("user").tail(1).index.to_numpy()[:8]
+    rows = df[ok].groupby("user").tail(1).index.to_numpy()[:8].copy()
     batch = {
         "users": torch.tensor(df["user"].to_numpy()[rows]),
         "items": torch.randint(0, split.n_items, (8, 3)),

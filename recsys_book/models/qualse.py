@@ -82,7 +82,9 @@ def _check_inputs(ctx, mask, n_items: int, name: str):
             "recsys_book.data.splits.add_long_short_context(split)"
         )
     if ctx.shape != mask.shape or ctx.dim() != 2:
-        raise ValueError(f"{name} {tuple(ctx.shape)} and its mask {tuple(mask.shape)} must be (B, L)")
+        raise ValueError(
+            f"{name} {tuple(ctx.shape)} and its mask {tuple(mask.shape)} must be (B, L)"
+        )
     if ctx.numel() and (int(ctx.min()) < 0 or int(ctx.max()) > n_items):
         raise ValueError(f"{name} holds ids outside 0..{n_items} (n_items is the padding index)")
 
