@@ -297,3 +297,19 @@ def test_fused_beats_parts_quaternion_and_real_more_data():
     res, pop = _learn(400, 8, names=("QUALE", "QUASE", "QUALSE", "AASVD", "ALSTM", "ALSTM+AASVD"))
     assert res["QUALSE"] > max(res["QUALE"], res["QUASE"]) + 0.05, res
     assert res["ALSTM+AASVD"] > max(res["AASVD"], res["ALSTM"]), res
+
+
+def test_reproduce_qualse_quick_writes_results(tmp_path):
+    from recsys_book.experiments import qualse as exp
+
+    rc = exp.main(["--quick", "--out", str(tmp_path), "--models", "QUALE", "AASVD", "AQUALE"])
+    assert rc == 0
+    md = (tmp_path / "qualse.md").read_text()
+    assert "QUICK smoke run" in md and "QUALE > AASVD" in md and "AQUALE > QUALE" in md
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "qualse.csv")
+    assert set(table["model"]) == {"Popularity", "QUALE", "AASVD", "AQUALE"}
+    assert table["HIT@100"].between(0, 1).all()
+    with pytest.raises(SystemExit):
+        exp.main(["--quick", "--out", str(tmp_path), "--models", "QUALE2"])
