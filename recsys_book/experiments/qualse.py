@@ -239,7 +239,8 @@ def write_results(out: Path, df: pd.DataFrame, args, argv, t0: float) -> str:
         "",
         f"Global temporal 70/10/20; every held-out interaction ranked against "
         f"{100 if args.quick else 1000} sampled unobserved items; mean ± std over "
-        f"{args.seeds} seed(s) ({args.ml100k_seeds or args.seeds} on ML-100k). d = {args.dim}, {args.epochs} epochs (best by validation "
+        f"{args.seeds} seed(s) ({args.ml100k_seeds or args.seeds} on ML-100k). "
+        f"d = {args.dim}, {args.epochs} epochs (best by validation "
         f"NDCG@10), Adam lr {args.lr} and batch {args.batch} on ML-100k, lr {args.planted_lr} "
         f"and batch {args.planted_batch} on the planted data, 4 negatives, s = 5, "
         f"l = min(Q3 + 1.5 IQR, {args.l_max}), QABPR eps = {args.eps}, lambda_adv = 1, "
@@ -282,7 +283,9 @@ def main(argv=None) -> int:
     p.add_argument(
         "--adv-epochs", type=int, default=2, help="QABPR epochs after the BPR pre-training"
     )
-    p.add_argument("--ml100k-seeds", type=int, default=None, help="seeds on ML-100k (default --seeds)")
+    p.add_argument(
+        "--ml100k-seeds", type=int, default=None, help="seeds on ML-100k (default: --seeds)"
+    )
     p.add_argument("--l-max", type=int, default=50, help="cap on l (0: no cap, the paper)")
     p.add_argument("--datasets", nargs="+", default=["planted", "ml-100k"])
     p.add_argument("--models", nargs="+", default=None, help=f"a subset of {list(ROWS)}")
