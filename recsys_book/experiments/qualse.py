@@ -175,7 +175,7 @@ def summarise(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby(["dataset", "model"], sort=False)
     mean = g[METRICS].mean()
     std = g[METRICS].std(ddof=0).fillna(0.0)
-    out = mean.join(std, rsuffix=" std")
+    out = mean.join(std.add_suffix(" std"))
     extra = g[["sec_per_epoch", "params"]].mean() if "sec_per_epoch" in df else None
     if extra is not None:
         out = out.join(extra)
