@@ -11,6 +11,8 @@ dict of numpy arrays describing what was planted.
 (d) :func:`planted_playlists` users -> playlists with themes -> songs
 (e) :func:`planted_explicit`  ratings with co-liked and co-disliked item groups
 (f) :func:`planted_relations` user-item pairs related through a few latent relation types
+(g) :func:`planted_long_short` each next item is either the last item's successor (short
+    term) or a draw from the user's taste cluster (long term); says which, row by row
 """
 
 from __future__ import annotations
@@ -364,4 +366,72 @@ def planted_relations(
         "item_pos": y,
         "keys": keys,
         "memory": memory,
+def planted_long_short(
+    n_users: int = 300,
+    n_items: int = 300,
+    n_clusters: int = 10,
+    length: tuple[int, int] = (20, 50),
+    p_short: float = 0.5,
+    seed: int = 0,
+) -> tuple[Interactions, dict]:
+    """(g) Sequences mixing a long-term taste and a short-term transition, row by row.
+
+    Every item has a planted successor (a random permutation); each user has a taste
+    cluster. The next item is, with probability ``p_short``, the successor of the user's
+    last item (short-term; when that item was already consumed, a taste draw instead),
+    otherwise a uniform draw among the unconsumed items of the user's cluster (long-term).
+    A model of the last few items alone sees only the short-term half, one of the whole
+    history alone mostly the long-term half; a fused model can get both.
+
+    Timestamps: each user's sequence is spread over the same time window (position / length
+    plus jitter), so a global temporal cut is close to a per-user cut at the same share.
+    truth: ``successor`` (n_items,), ``user_cluster`` (n_users,), ``item_cluster`` (n_items,),
+    ``source`` (one per row of the returned ``df``, in its order: 1 = short-term successor,
+    0 = long-term draw; the first item of a user is 0).
+    """
+    _check_sizes(n_users=n_users, n_items=n_items, n_clusters=n_clusters)
+    if not 0 <= p_short <= 1:
+        raise ValueError(f"p_short must be in [0, 1], got {p_short}")
+    if length[0] < 2 or length[1] < length[0]:
+        raise ValueError(f"length must be (min >= 2, max >= min), got {length}")
+    rng = np.random.default_rng(seed)
+    icl = _item_clusters(n_items, n_clusters, rng)
+    ucl = rng.integers(0, n_clusters, n_users)
+    successor = rng.permutation(n_items)
+    members = [np.flatnonzero(icl == c) for c in range(n_clusters)]
+    frames = []
+    for u in range(n_users):
+        L = min(int(rng.integers(length[0], length[1] + 1)), n_items)
+        seq = [int(rng.choice(members[ucl[u]]))]
+        src = [0]
+        seen = set(seq)
+        while len(seq) < L:
+            nxt, s = int(successor[seq[-1]]), 1
+            if rng.random() >= p_short or nxt in seen:
+                pool = [i for i in members[ucl[u]] if i not in seen]
+                if not pool:
+                    break
+                nxt, s = int(rng.choice(pool)), 0
+            seq.append(nxt)
+            src.append(s)
+            seen.add(nxt)
+        n = len(seq)
+        t = 1_000_000_000 + (np.arange(n) / n * 1_000_000).astype(np.int64)
+        t = t + rng.integers(0, 1_000_000 // (2 * n), n)
+        frames.append(pd.DataFrame({"user": u, "item": seq, "timestamp": t, "source": src}))
+    df = pd.concat(frames, ignore_index=True)
+    inter = _align(
+        from_dataframe(
+            df[["user", "item", "timestamp"]], timestamp="timestamp", name="planted-long-short"
+        ),
+        n_users,
+        n_items,
+    )
+    # rows keep (user, time) order through _align: re-attach the source in that order
+    key = df.sort_values(["user", "timestamp"], kind="stable")["source"].to_numpy()
+    return inter, {
+        "successor": successor,
+        "user_cluster": ucl,
+        "item_cluster": icl,
+        "source": key,
     }

@@ -596,3 +596,36 @@ def add_session_context(
         target = split.train_inputs if part is None else part.inputs
         target["context"], target["context_mask"] = ctx_t, ctx_t != pad
     return split
+
+
+def long_term_length(train: Interactions) -> int:
+    """The long-term list length l of the quaternion chapter (dissertation Ch. 5.3.3): the
+    upper whisker of the boxplot of users' history lengths, Q3 + 1.5 IQR (users with no
+    training interaction are not counted), at least 1."""
+    counts = np.bincount(train.df["user"].to_numpy(), minlength=train.n_users)
+    counts = counts[counts > 0]
+    if not len(counts):
+        raise DataError("long_term_length needs a non-empty training set")
+    q1, q3 = np.percentile(counts, [25, 75])
+    return max(1, int(np.floor(q3 + 1.5 * (q3 - q1))))
+
+
+def add_long_short_context(split: Split, s: int = 5, l: int | None = None) -> Split:
+    """Short- and long-term contexts of every row (quaternion chapter, in place).
+
+    ``context``/``context_mask`` (m, s): the s most recent items before the row (S(u));
+    ``long_context``/``long_context_mask`` (m, l): the l items before those (L(u)), so that
+    the two lists are disjoint and L(u) + S(u) is the row's history cut at l + s items.
+    ``l`` defaults to :func:`long_term_length` of the training data. Padding index n_items,
+    padded on the left, mask True on real items."""
+    if l is None:
+        l = long_term_length(split.train)
+    if l < 1:
+        raise ValueError(f"long-term length l must be >= 1, got {l}")
+    add_recent_context(split, s + l)
+    for target in (split.train_inputs, split.valid.inputs, split.test.inputs):
+        ctx, mask = target["context"], target["context_mask"]
+        target["long_context"], target["long_context_mask"] = ctx[:, :l], mask[:, :l]
+        target["context"], target["context_mask"] = ctx[:, l:], mask[:, l:]
+    split.train.meta = {**split.train.meta, "s": s, "l": l}
+    return split

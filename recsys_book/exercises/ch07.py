@@ -1,0 +1,122 @@
+"""Chapter 07 (quaternion representations, dissertation Ch. 5.3) exercises: checkers.
+
+* E1 :func:`check_hamilton`  ``hamilton(x, y) -> x (x) y``: the Hamilton product of Eq. (5.26)
+  on quaternion tensors (..., d) laid out as [r, a, b, c] blocks of size d/4.
+* E2 :func:`check_qlinear_params`  ``qlinear_params(n_in, n_out, bias) -> int``: the number of
+  trainable numbers of a quaternion dense layer (n_in -> n_out real features).
+* E3 :func:`check_component_softmax`  ``component_softmax(logits, mask) -> alpha``: the
+  component-wise softmax of Eq. (5.30) over L items, logits (B, L, 4), mask (B, L) True =
+  real item; masked items get 0 and a row with no item gets all zeros (not NaN).
+
+Each checker compares the learner's function with :mod:`recsys_book.models.quaternion` /
+:mod:`recsys_book.models.qualse` on random and edge-case inputs, raises ``AssertionError``
+naming the failed case with expected vs got, returns ``"E<k>: correct (n cases)"`` (or
+``"E<k>: not answered yet"`` while the function returns None). They use
+no state of the notebook.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from recsys_book.models import quaternion as Q
+from recsys_book.models.qualse import masked_softmax
+
+
+_NOT_YET = "{}: not answered yet (your function returned None)"
+
+
+def _compare(label: str, case: str, got, want: torch.Tensor, atol: float = 1e-8) -> None:
+    got = torch.as_tensor(got, dtype=torch.float64)
+    if got.shape != want.shape:
+        raise AssertionError(
+            f"{label}: case '{case}': expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
+        )
+    if not torch.isfinite(got).all():
+        raise AssertionError(
+            f"{label}: case '{case}': the result has inf/nan "
+            f"(expected {want.flatten()[:4].tolist()}...)"
+        )
+    if not torch.allclose(got, want, atol=atol, rtol=1e-6):
+        i = int((got - want).abs().flatten().argmax())
+        raise AssertionError(
+            f"{label}: case '{case}': at flat index {i} expected {float(want.flatten()[i]):.6f}, "
+            f"got {float(got.flatten()[i]):.6f}"
+        )
+
+
+def _call(label: str, case: str, fn: Callable, *args):
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - report any error of the learner's code
+        raise AssertionError(f"{label}: case '{case}' raised {type(exc).__name__}: {exc}") from exc
+
+
+def check_hamilton(fn: Callable) -> str:
+    """E1: ``fn(x, y)`` must equal the library's Hamilton product (Eq. 5.26)."""
+    g = torch.Generator().manual_seed(71)
+    e = torch.eye(4, dtype=torch.float64)
+    cases = [
+        ("i (x) j = k", e[1], e[2]),
+        ("j (x) i = -k (order matters)", e[2], e[1]),
+        ("k (x) k = -1", e[3], e[3]),
+        ("one random quaternion pair (d = 4)", *torch.randn(2, 4, generator=g).double()),
+        (
+            "a batch of quaternion vectors, d = 12 (three quaternions per row)",
+            *torch.randn(2, 5, 12, generator=g, dtype=torch.float64),
+        ),
+        (
+            "broadcasting: (3, 1, 8) with (1, 4, 8)",
+            torch.randn(3, 1, 8, generator=g, dtype=torch.float64),
+            torch.randn(1, 4, 8, generator=g, dtype=torch.float64),
+        ),
+        ("zeros", torch.zeros(2, 8).double(), torch.randn(2, 8, generator=g).double()),
+    ]
+    for case, x, y in cases:
+        got = _call("E1", case, fn, x.clone(), y.clone())
+        if got is None:
+            return _NOT_YET.format("E1")
+        _compare("E1", case, got, Q.hamilton(x, y))
+    return f"E1: correct ({len(cases)} cases)"
+
+
+def check_qlinear_params(fn: Callable) -> str:
+    """E2: ``fn(n_in, n_out, bias)`` = the parameter count of ``QLinear(n_in, n_out, bias)``."""
+    cases = [(4, 4, False), (4, 4, True), (64, 64, False), (32, 128, True), (128, 16, True)]
+    for n_in, n_out, bias in cases:
+        case = f"n_in={n_in}, n_out={n_out}, bias={bias}"
+        want = sum(p.numel() for p in Q.QLinear(n_in, n_out, bias=bias).parameters())
+        got = _call("E2", case, fn, n_in, n_out, bias)
+        if got is None:
+            return _NOT_YET.format("E2")
+        if int(got) != want or got != int(got):
+            real = n_in * n_out + (n_out if bias else 0)
+            raise AssertionError(
+                f"E2: case '{case}': expected {want}, got {got} (the real nn.Linear has {real})"
+            )
+    return f"E2: correct ({len(cases)} cases)"
+
+
+def check_component_softmax(fn: Callable) -> str:
+    """E3: ``fn(logits (B, L, 4), mask (B, L))`` = the masked component-wise softmax over L."""
+    g = torch.Generator().manual_seed(73)
+    lg = torch.randn(4, 6, 4, generator=g, dtype=torch.float64) * 3
+    full = torch.ones(4, 6, dtype=torch.bool)
+    some = torch.rand(4, 6, generator=g) > 0.4
+    some[:, 0] = True
+    empty = some.clone()
+    empty[2] = False
+    cases = [
+        ("no padding", lg, full),
+        ("padded items (mask False) get 0", lg, some),
+        ("a row with no item at all: zeros, not NaN", lg, empty),
+        ("large logits (overflow if exp is taken naively)", lg * 300, some),
+    ]
+    for case, x, m in cases:
+        got = _call("E3", case, fn, x.clone(), m.clone())
+        if got is None:
+            return _NOT_YET.format("E3")
+        _compare("E3", case, got, masked_softmax(x, m[..., None], dim=1))
+    return f"E3: correct ({len(cases)} cases)"
