@@ -60,6 +60,16 @@ browser-setup:
 browser-test: setup browser-setup
 	$(PY) -m pytest --browser tests/browser
 
+# The static HTML book (jupyter-book 1.x, offline) in build/book/html; FULL=1 for full mode.
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[book]'
+	@touch $@
+
+book: setup $(BOOK_STAMP)
+	$(PY) -m recsys_book.book build $(if $(filter 1,$(FULL)),--full)
+	RECSYS_BOOK_CHECK_BOOK=1 $(PY) -m pytest -q tests/test_book.py
+
 bench: setup
 	$(PY) -m benchmarks
 
