@@ -144,5 +144,18 @@ def test_page_holds_the_chapters_figures(built, notebook):
     assert not any(
         o.get("output_type") == "error" for c in executed["cells"] for o in c.get("outputs", [])
     )
+    # one static figure of slider positions per show_in_book call, shown once
+    calls = sum(
+        "".join(c["source"]).count("show_in_book(")
+        for c in executed["cells"]
+        if c["cell_type"] == "code"
+    )
     if stem[:2] in STATIC_CHAPTERS:
-        assert STATIC_META in html, f"{stem}: no static slider positions (show_in_book)"
+        assert calls > 0, f"{stem}: its sliders need show_in_book(...) for the book"
+    shown = sum(
+        "".join(o.get("data", {}).get("text/html", "")).count(f'"meta":"{STATIC_META}"')
+        for c in executed["cells"]
+        for o in c.get("outputs", [])
+    )
+    assert shown == calls, f"{stem}: {shown} static slider figures for {calls} show_in_book calls"
+    assert html.count(f'"meta":"{STATIC_META}"') == calls, stem

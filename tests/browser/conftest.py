@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("RECSYS_BOOK_CHROMIUM", "/usr/bin/chromium"))
 INSTALL_HINT = (
-    "the browser test needs Debian's chromium at /usr/bin/chromium: run `make browser-setup` "
+    f"the browser test needs Debian's chromium at {CHROMIUM}: run `make browser-setup` "
     "(as root it runs `apt-get update && apt-get install -y chromium`), or install it yourself "
     "with `sudo apt-get update && sudo apt-get install -y chromium`"
 )
