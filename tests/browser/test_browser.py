@@ -13,8 +13,10 @@ every title of the cell's figures against the FigureWidgets in the kernel) and r
 difference in the summary and in results/browser/latency.md; RECSYS_BOOK_BROWSER_STRICT=1
 makes a difference fail the test. It is not a failure by default because the differences seen
 so far are intermittent front-end losses (issue 17): chapter 05's metric bars lose their x
-labels (every run), and now and then a FigureWidget in the same cell as a slider shows no
-trace at all (chapter 04's hop bars, chapter 05's "settings you tried" chart).
+labels (every run), and now and then a FigureWidget in the same cell as a slider is drawn
+empty (chapter 03's APR chart, 04's hop bars, 05's "settings you tried" chart). When the
+figures of the slider's own cell are drawn empty before the move, the move cannot be
+checked: the test then xfails saying so (fails under RECSYS_BOOK_BROWSER_STRICT=1).
 
 Screenshots of the cell before and after each move go to results/browser/ (git-ignored)
 and the latencies to results/browser/latency.md; both are printed at the end of the run.
@@ -363,6 +365,29 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
     value_before = readout.inner_text().strip()
     stem = f"{notebook.stem[:2]}_{s.css}"
     _shot(outputs, SHOTS / f"{stem}_before.png")
+    kernel_code = KERNEL_FIGS_PY.format(slider=s.slider_var, figs=", ".join(s.figures))
+    kernel_figs = json.loads(ch.kernel(kernel_code))["figs"]
+    empty = [
+        name
+        for name, pf, kf in zip(s.figures, before, kernel_figs)
+        if not pf["traces"] and kf["traces"]
+    ]
+    if empty and len(empty) == sum(1 for kf in kernel_figs if kf["traces"]):
+        # views drawn empty cannot answer a move: say so rather than time out
+        msg = (
+            f"{notebook.name}: FigureWidget view(s) {empty} drawn empty in the page although the "
+            f"kernel's figures have traces (intermittent front-end defect, see issue 17); "
+            f"the {s.what} slider could not be checked in this run"
+        )
+        latencies.append(
+            dict(chapter=s.chapter, slider=s.css, move="not moved", latency_s=float("nan"),
+                 bound_s=s.latency_s, settled_s=float("nan"), run_all_s=ch.run_s,
+                 notebook=notebook.name, diffs=[msg])
+        )  # fmt: skip
+        _write_latency_table(latencies)
+        if STRICT:
+            pytest.fail(msg)
+        pytest.xfail(msg)
 
     # a reader's move: one arrow key on the focused handle (left when it sits at its maximum)
     now, vmax = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
@@ -399,9 +424,7 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
     assert value_after != value_before, f"the readout did not move: {move}"
     assert after != before
     # the kernel got the move, and the page shows what the kernel's figures hold
-    got = json.loads(
-        ch.kernel(KERNEL_FIGS_PY.format(slider=s.slider_var, figs=", ".join(s.figures)))
-    )
+    got = json.loads(ch.kernel(kernel_code))
     assert abs(float(got["slider"]) - float(value_after)) < 1e-6, (
         f"page readout {value_after}, kernel {s.slider_var}.value = {got['slider']}"
     )
