@@ -6,7 +6,7 @@ would, and asserts that
 
 * the plotly figures in the slider's cell change in the page (their ``data``/``layout`` read
   from the plot divs, not a screenshot) within the entry's stated latency;
-* the kernel received the move (the slider's value in the kernel equals the page's readout).
+* the kernel received the move (the slider's value in the kernel equals the page's).
 
 It also compares what the page shows with what the kernel holds (every trace's x/y/z and
 every title of the cell's figures against the FigureWidgets in the kernel) and reports each
@@ -319,6 +319,18 @@ def chapters(browser, lab):
             print(f"closing {ch.name}: {e}")
 
 
+def _readout(locator) -> str:
+    """The slider's readout text, once it is drawn (it can be empty for a moment)."""
+    locator.scroll_into_view_if_needed()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = locator.inner_text().strip()
+        if text:
+            return text
+        time.sleep(0.1)
+    pytest.fail("the slider's readout stayed empty for 10 s")
+
+
 def _shot(locator, path: Path) -> None:
     with atomic_path(path) as tmp:
         locator.screenshot(path=str(tmp), type="png")
@@ -361,8 +373,8 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
             f"figures {s.figures}; after 30 s it shows {len(state or [])}"
         )
     before = page.evaluate("(css) => window.__rbFigState(css)", s.css)
-    readout = slider.first.locator(".widget-readout")
-    value_before = readout.inner_text().strip()
+    readout = slider.first.locator(".widget-readout")  # the slider's value as the page shows it
+    value_before = _readout(readout)
     stem = f"{notebook.stem[:2]}_{s.css}"
     _shot(outputs, SHOTS / f"{stem}_before.png")
     kernel_code = KERNEL_FIGS_PY.format(slider=s.slider_var, figs=", ".join(s.figures))
@@ -412,7 +424,7 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
     ch.wait_idle(timeout_s=max(60.0, 2 * s.latency_s))
     settled = time.monotonic() - t0
     after = page.evaluate("(css) => window.__rbFigState(css)", s.css)
-    value_after = readout.inner_text().strip()
+    value_after = _readout(readout)
     _shot(outputs, SHOTS / f"{stem}_after.png")
     move = f"{value_before} -> {value_after} ({key})"
     latencies.append(
@@ -421,12 +433,12 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
     )  # fmt: skip
     _write_latency_table(latencies)
 
-    assert value_after != value_before, f"the readout did not move: {move}"
+    assert float(value_after) != float(value_before), f"the slider did not move: {move}"
     assert after != before
     # the kernel got the move, and the page shows what the kernel's figures hold
     got = json.loads(ch.kernel(kernel_code))
     assert abs(float(got["slider"]) - float(value_after)) < 1e-6, (
-        f"page readout {value_after}, kernel {s.slider_var}.value = {got['slider']}"
+        f"slider in the page at {value_after}, kernel {s.slider_var}.value = {got['slider']}"
     )
     diffs = page_vs_kernel(after, got["figs"], s.figures)
     latencies[-1]["diffs"] = diffs
