@@ -1,6 +1,8 @@
 # recsys-book: two commands for a newcomer.
 #   make lab    set everything up and open the course in JupyterLab
-#   make test   set everything up and run every test (unit, learning, notebooks)
+#   make test   set everything up and run every test (unit, learning, notebooks, then the
+#               real-browser test of the sliders: JupyterLab + headless Chromium)
+#   make browser-test   only the real-browser test      make book   the static HTML book
 # Both are safe to run again: nothing is reinstalled unless pyproject.toml changed.
 
 PYTHON ?= python3
@@ -13,7 +15,11 @@ PORT   ?= 8888
 # jupyter refuses to run as root without --allow-root
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 
-.PHONY: setup data lab test test-fast bench clean-venv
+CHROMIUM ?= /usr/bin/chromium
+# make book FULL=1 executes the chapters in full mode (default: FAST)
+FULL ?= 0
+
+.PHONY: setup data lab test test-fast bench clean-venv browser-setup browser-test book
 
 setup: $(STAMP) data
 
@@ -35,8 +41,34 @@ data: $(STAMP)
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ --port=$(PORT) $(ROOT_FLAG)
 
-test: setup
+test: setup browser-setup
 	RECSYS_BOOK_FAST=1 $(PY) -m pytest
+	$(PY) -m pytest --browser tests/browser
+
+# Debian's chromium, driven by playwright with executable_path (never `playwright install`)
+browser-setup:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = "0" ]; then \
+		echo "installing Debian's chromium for the browser test"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "the browser test needs chromium at $(CHROMIUM); run as root:"; \
+		echo "    apt-get update && apt-get install -y chromium"; \
+		exit 1; \
+	fi
+
+browser-test: setup browser-setup
+	$(PY) -m pytest --browser tests/browser
+
+# The static HTML book (jupyter-book 1.x, offline) in build/book/html; FULL=1 for full mode.
+BOOK_STAMP := $(VENV)/.installed-book
+$(BOOK_STAMP): $(STAMP)
+	$(PIP) install --quiet -e '.[book]'
+	@touch $@
+
+book: setup $(BOOK_STAMP)
+	$(PY) -m recsys_book.book build $(if $(filter 1,$(FULL)),--full)
+	RECSYS_BOOK_CHECK_BOOK=1 $(PY) -m pytest -q tests/test_book.py
 
 bench: setup
 	$(PY) -m benchmarks

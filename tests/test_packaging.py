@@ -28,9 +28,9 @@ def env():
 
 
 def _pyproject_reqs(pyproject) -> dict[str, Requirement]:
-    reqs = (
-        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["test"]
-    )
+    extras = pyproject["project"]["optional-dependencies"]
+    assert {"test", "book"} <= set(extras), "extras [test] and [book] expected"
+    reqs = pyproject["project"]["dependencies"] + [r for group in extras.values() for r in group]
     out = {}
     for r in map(Requirement, reqs):
         out[r.name.lower()] = r
