@@ -6,7 +6,7 @@ Data: MovieLens-100k, leave-one-out training part (98,114 rows), one sampled neg
 row (BPR). Models: MF-BPR (d = 64) and NeuMF (GMF d = 32, MLP 64-32-16).
 
 * ``fit``: the library loop (negatives for the whole epoch sampled on the device against a
-  membership table, rows gathered once per epoch, fused Adam, single-threaded on CPU);
+  membership table, rows gathered once per epoch, fused Adam, torch's threads unless ``RECSYS_BOOK_THREADS`` is set);
   validation is switched off so that only training is timed.
 * ``plain``: the loop most tutorials write: per batch, a Python loop draws each row's
   negative with a set lookup of the user's items, then builds tensors, forward, backward,
@@ -22,12 +22,15 @@ from run to run: compare ratios from the same run.
 from __future__ import annotations
 
 import argparse
+import inspect
 import random
 import statistics
 import time
 
 import torch
 
+from recsys_book import train as train_mod
+from recsys_book.adversarial import APR, perturbed_objective
 from recsys_book.data import leave_one_out, load_ml100k
 from recsys_book.models.baselines import MFBPR, NeuMF
 from recsys_book.train import bpr_loss, fit
@@ -38,7 +41,7 @@ def make_model(name: str, nu: int, ni: int):
     return MFBPR(nu, ni, 64) if name == "MF-BPR" else NeuMF(nu, ni, 32, (64, 32, 16))
 
 
-def time_fit(name, split, batch_size, epochs) -> float:
+def time_fit(name, split, batch_size, epochs, **kw) -> float:
     model = make_model(name, split.n_users, split.n_items)
     hist = fit(
         model,
@@ -50,8 +53,33 @@ def time_fit(name, split, batch_size, epochs) -> float:
         valid_metric=None,
         progress=False,
         device="cpu",
+        **kw,
     )
     return statistics.median(hist["seconds"].iloc[1:])
+
+
+class APRRecompute(APR):
+    """APR as it was before issue 12: its hook does not take the clean loss, so it recomputes
+    it (three forward passes per batch instead of two)."""
+
+    def loss(self, model, batch, objective):
+        deltas = self.deltas(model, batch, objective)
+        return self.lam * perturbed_objective(model, deltas, objective, batch)
+
+
+def time_optimizer(split, batch_size, epochs, mode: str) -> float:
+    """MF-BPR epochs with Adam as ``fused`` (the library's), ``foreach`` or ``for-loop``."""
+    saved = train_mod.make_optimizer
+
+    def make(params, optimizer, lr, weight_decay):
+        kw = {"fused": True} if mode == "fused" else {"foreach": mode == "foreach"}
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **kw)
+
+    train_mod.make_optimizer = make
+    try:
+        return time_fit("MF-BPR", split, batch_size, epochs)
+    finally:
+        train_mod.make_optimizer = saved
 
 
 def time_plain(name, split, batch_size, epochs, threads=None) -> float:
@@ -102,9 +130,39 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-sizes", type=int, nargs="+", default=[1024, 256])
     p.add_argument("--models", nargs="+", default=["MF-BPR", "NeuMF"])
+    p.add_argument("--no-plain", action="store_true", help="skip the plain-loop rows")
     args = p.parse_args(argv)
     split = leave_one_out(load_ml100k(), n_negatives=100, seed=0)
     n = len(split.train.df)
+    default_bs = inspect.signature(fit).parameters["batch_size"].default
+    c0 = time.process_time()
+    wall = time_fit("MF-BPR", split, default_bs, args.epochs)
+    cpu = (time.process_time() - c0) / (args.epochs + 1)
+    print(
+        f"MF-BPR (d = 64) fit() epoch at the default batch {default_bs}: {wall:.3f} s wall, "
+        f"{cpu:.3f} CPU s per epoch incl. set-up (torch threads {torch.get_num_threads()}; "
+        "goal <= 0.05 s)"
+    )
+    print(f"Adam variants, MF-BPR, batch {default_bs} (s/epoch):")
+    for mode in ("fused", "foreach", "for-loop"):
+        print(f"  {mode:9s} {time_optimizer(split, default_bs, args.epochs, mode):.3f}")
+    print(
+        "MF-BPR s/epoch by batch size: "
+        + ", ".join(
+            f"{bs}: {time_fit('MF-BPR', split, bs, args.epochs):.3f}"
+            for bs in (1024, 2048, 4096, 8192)
+        )
+    )
+    t_bpr = time_fit("MF-BPR", split, default_bs, args.epochs)
+    t_old = time_fit("MF-BPR", split, default_bs, args.epochs, adversary=APRRecompute(eps=0.5))
+    t_new = time_fit("MF-BPR", split, default_bs, args.epochs, adversary=APR(eps=0.5))
+    print(
+        f"APR (eps 0.5) / BPR cost per epoch, MF-BPR batch {default_bs}: before (clean loss "
+        f"recomputed) {t_old / t_bpr:.2f}x, now (clean loss from fit) {t_new / t_bpr:.2f}x "
+        f"[BPR {t_bpr:.3f} s, APR before {t_old:.3f} s, now {t_new:.3f} s]"
+    )
+    if args.no_plain:
+        return 0
     print(
         f"ML-100k leave-one-out training part: {n:,} rows, 1 negative each; "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads by default; "

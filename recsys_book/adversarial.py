@@ -20,8 +20,8 @@ Use it through the training loop's hook::
 
     fit(model, split, exclude_by="playlist", adversary=APR(eps=0.5, noise="flexible"))
 
-``APR.loss(model, batch, objective)`` costs one extra forward + backward (the gradient g)
-and one extra forward (the loss under Theta + delta): a small constant factor over BPR.
+``APR.loss(model, batch, objective, clean)`` costs one extra backward (the gradient g, from
+the clean loss ``fit`` hands over) and one extra forward (the loss under Theta + delta).
 """
 
 from __future__ import annotations
@@ -138,20 +138,34 @@ class APR:
         )
         self.last_deltas: dict[str, torch.Tensor] = {}
 
-    def deltas(self, model: nn.Module, batch, objective) -> dict[str, torch.Tensor]:
-        """Step 2 of the min-max: delta maximising the loss at fixed Theta_hat (Eq. 4.31, 4.33)."""
+    def deltas(
+        self, model: nn.Module, batch, objective, clean: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Step 2 of the min-max: delta maximising the loss at fixed Theta_hat (Eq. 4.31, 4.33).
+
+        ``clean``: the clean loss L(Theta_hat) already computed on this batch (its graph is
+        kept for the caller's backward); ``None`` computes it here (one more forward)."""
         targets = _resolve_targets(model, self.targets)
-        clean = objective(model, batch)
-        grads = torch.autograd.grad(clean, list(targets.values()), allow_unused=True)
+        retain = clean is not None
+        if clean is None:
+            clean = objective(model, batch)
+        grads = torch.autograd.grad(
+            clean, list(targets.values()), allow_unused=True, retain_graph=retain
+        )
         out = {}
         for (name, p), g in zip(targets.items(), grads):
             g = torch.zeros_like(p) if g is None else g
             out[name] = fast_gradient_noise(g, p, self.eps, self.noise, self.per_row)
         return out
 
-    def loss(self, model: nn.Module, batch, objective) -> torch.Tensor:
-        """lambda_delta * L(Theta + delta) (Step 3: added to the clean loss by the loop)."""
-        deltas = self.deltas(model, batch, objective)
+    def loss(
+        self, model: nn.Module, batch, objective, clean: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """lambda_delta * L(Theta + delta) (Step 3: added to the clean loss by the loop).
+
+        ``fit`` passes ``clean`` (its own clean loss on the batch) so that the gradient g
+        reuses that forward pass: two forward passes per batch, not three."""
+        deltas = self.deltas(model, batch, objective, clean)
         self.last_deltas = deltas
         return self.lam * perturbed_objective(model, deltas, objective, batch)
 

@@ -25,7 +25,9 @@ Returns a pandas DataFrame: one row per epoch with loss, validation metrics and 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
+import os
 import time
 from typing import Callable, Iterable
 
@@ -181,6 +183,13 @@ def make_optimizer(params, optimizer: str, lr: float, weight_decay: float):
     return opts[optimizer](params, lr=lr, weight_decay=weight_decay, **kwargs)
 
 
+def _accepts(fn, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        return False
+
+
 def _fused_ok() -> bool:
     try:
         p = torch.nn.Parameter(torch.zeros(1))
@@ -192,6 +201,30 @@ def _fused_ok() -> bool:
 
 
 _FUSED_OK = _fused_ok()
+
+
+THREADS_ENV = "RECSYS_BOOK_THREADS"
+
+
+def default_cpu_threads() -> int | None:
+    """The one place the thread count of training is chosen: ``RECSYS_BOOK_THREADS`` when
+    set (CI and shared machines pin it there), else ``None`` = leave torch's setting (by
+    default one thread per core). A malformed value is an error, not ignored.
+
+    On a machine whose cores are shared with other busy jobs, set it to 1 (and
+    ``OMP_NUM_THREADS=1`` for the ops outside ``fit``): with more runnable threads than
+    cores, every multi-threaded op waits for a descheduled thread. Measured on 2 cores with
+    ~8 runnable processes per core: an MF-BPR epoch took 56 s with 2 threads, 2.4 s with 1."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"{THREADS_ENV}={raw!r}: set it to a positive integer or unset it.")
+    return n
 
 
 def fit(
@@ -217,7 +250,7 @@ def fit(
     exclude_by: str = "user",
     train_inputs: dict[str, torch.Tensor] | None = None,
     params=None,
-    cpu_threads: int | None = 1,
+    cpu_threads: int | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` on ``split.train`` and return the per-epoch history (see module doc).
 
@@ -228,10 +261,10 @@ def fit(
 
     ``params``: the parameters to optimise (default: all that require grad; pass a subset to
     keep pre-trained parts frozen). ``valid_metric=None`` skips validation (no early
-    stopping, last weights kept). ``cpu_threads``: torch threads while training on CPU
-    (1 by default: small-batch steps are dominated by per-op overhead, where extra intra-op
-    threads only add synchronisation; ``None`` leaves torch's setting alone). The previous
-    setting is restored afterwards.
+    stopping, last weights kept). ``cpu_threads``: torch threads while training on CPU;
+    ``None`` (default) takes :func:`default_cpu_threads` (the ``RECSYS_BOOK_THREADS``
+    environment variable when set, e.g. by CI on shared runners, else torch's own setting,
+    which is the machine's cores). The previous setting is restored afterwards.
     """
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(
@@ -285,6 +318,7 @@ def fit(
     opt = make_optimizer(params, optimizer, lr, weight_decay)
     has_reg = reg > 0
     post_step = contract["post_step"]
+    adv_takes_clean = adversary is not None and _accepts(adversary.loss, "clean")
     try:
         metric = parse_metric(valid_metric) if valid_metric else None
     except ValueError as exc:
@@ -304,8 +338,11 @@ def fit(
 
     # see ``cpu_threads`` in the docstring; restored in the ``finally`` below
     threads = torch.get_num_threads()
+    cpu_threads = default_cpu_threads() if cpu_threads is None else int(cpu_threads)
     if dev.type == "cpu" and cpu_threads is not None:
-        torch.set_num_threads(int(cpu_threads))
+        if cpu_threads < 1:
+            raise ValueError(f"cpu_threads must be >= 1 or None, got {cpu_threads}")
+        torch.set_num_threads(cpu_threads)
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
     try:
         for epoch in bar:
@@ -326,7 +363,9 @@ def fit(
                 }
                 out = objective(model, batch)
                 if adversary is not None:
-                    out = out + adversary.loss(model, batch, objective)
+                    # the clean loss is handed over when the hook takes it (no recomputation)
+                    extra = {"clean": out} if adv_takes_clean else {}
+                    out = out + adversary.loss(model, batch, objective, **extra)
                 opt.zero_grad(set_to_none=True)
                 out.backward()
                 opt.step()

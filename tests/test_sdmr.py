@@ -191,11 +191,14 @@ def test_sdmr_weighted_endpoints_and_fusion_init():
     torch.testing.assert_close(
         SDMRWeighted(sdp, sdm, 0.0).score(users, items, **kw), sdm.score(users, items, **kw)
     )
-    # Eq. (20) without the ReLU, initialised at beta = 0.9, is Eq. (19) with beta = 0.9
+    # Eq. (20) without the ReLU, initialised at the authors' beta = 0.9 (SDM's share), is
+    # Eq. (19) with 0.1 on SDP
     fused = SDMR(sdp, sdm, relu=False, beta_init=0.9)
     torch.testing.assert_close(
-        fused.score(users, items, **kw), SDMRWeighted(sdp, sdm, 0.9).score(users, items, **kw)
+        fused.score(users, items, **kw), SDMRWeighted(sdp, sdm, 0.1).score(users, items, **kw)
     )
+    with pytest.raises(ValueError, match="beta_init"):
+        SDMR(sdp, sdm, beta_init=1.5)
     relu = SDMR(sdp, sdm, relu=True)
     assert (relu.distance(users, items, **kw) >= 0).all()
     trainable = [n for n, p in relu.named_parameters() if p.requires_grad]
@@ -291,3 +294,95 @@ def test_sdmr_trains_head_only_and_is_not_worse_than_its_parts_by_much(baskets):
     fit(fused, sp, **{**TRAIN, "epochs": 3})
     assert all(torch.equal(frozen[k], v) for k, v in sdm.state_dict().items())
     assert _ndcg(fused, sp) > max(_ndcg(sdp, sp), _ndcg(sdm, sp)) - 0.05
+
+
+# ---- the speed levers keep the equations (issue 12) ---------------------------------------
+
+
+def _sdm_before(m, users, items, context, mask):
+    """Eq. (7)-(18) written plainly (autograd everywhere, einsum, masked_fill): the forward
+    before the speed work, to compare the fused implementation against."""
+    f = m.f
+    q = f(m.W_a.part_a(m.user_in(users))[:, None, :] + m.W_a.part_b(m.item_in(items)))
+    p = f(m.W_b.part_a(m.user_out(users))[:, None, :] + m.W_b.part_b(m.item_out(items)))
+    r = f(m.W_d.part_a(p)[:, :, None, :] + m.W_d.part_b(m.item_out(context))[:, None])
+    ck = m.W_c.part_b(m.item_in(context))
+    e = None
+    for h in range(m.hops):
+        comb = f(m.W_c.part_a(q)[:, :, None, :] + ck[:, None])
+        z = (comb * comb).sum(-1)
+        logits = (-z).masked_fill(~mask[:, None, :], float("-inf"))
+        a = torch.softmax(logits, -1)
+        e = torch.einsum("bcs,bcsd->bcd", a, r * r)
+        if h < m.hops - 1:
+            g = torch.sigmoid(m.W_g(q))
+            q = (1 - g) * e + g * q
+    return m.w_e(e).squeeze(-1)
+
+
+@pytest.mark.parametrize("hops", [1, 3])
+def test_fused_sdm_equals_the_plain_equations_values_and_gradients(hops):
+    torch.manual_seed(0)
+    m = SDM(U, I, dim=D, hops=hops, init_std=0.5).double()
+    users, items, ctx, mask = _inputs(B=6, C=4, s=5, seed=3)
+    mask[0, :2] = False  # some padding (every row keeps a real item)
+    ctx = ctx.masked_fill(~mask, I)
+    want = _sdm_before(m, users, items, ctx, mask)
+    got = m.distance(users, items, context=ctx, context_mask=mask)
+    torch.testing.assert_close(got, want)
+    gw = torch.autograd.grad(want.pow(2).sum(), list(m.parameters()), allow_unused=True)
+    gg = torch.autograd.grad(got.pow(2).sum(), list(m.parameters()), allow_unused=True)
+    for (name, _), a, b in zip(m.named_parameters(), gw, gg):
+        assert (a is None) == (b is None), name
+        if a is not None:
+            torch.testing.assert_close(b, a, msg=lambda s, n=name: f"{n}: {s}")
+
+
+def test_fused_functions_pass_gradcheck():
+    from recsys_book.models.sdmr import _TanhSqNorm, _TanhSquare
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2, 3, 4, dtype=torch.double, generator=g, requires_grad=True)
+    b = torch.randn(2, 5, 4, dtype=torch.double, generator=g, requires_grad=True)
+    assert torch.autograd.gradcheck(_TanhSquare.apply, (a, b))
+    assert torch.autograd.gradcheck(lambda x, y: _TanhSqNorm.apply(x, y, False), (a, b))
+    assert torch.autograd.gradcheck(lambda x, y: _TanhSqNorm.apply(x, y, True), (a, b))
+
+
+def test_dropout_only_in_training_and_eval_is_deterministic():
+    torch.manual_seed(0)
+    m = SDM(U, I, dim=D, hops=2, dropout=0.5)
+    users, items, ctx, mask = _inputs()
+    m.eval()
+    s1 = m.score(users, items, context=ctx, context_mask=mask)
+    s2 = m.score(users, items, context=ctx, context_mask=mask)
+    assert torch.equal(s1, s2)
+    m.train()
+    s3 = m.score(users, items, context=ctx, context_mask=mask)
+    assert not torch.allclose(s1, s3)
+    with pytest.raises(ValueError, match="dropout"):
+        SDM(U, I, dim=D, dropout=1.0)
+
+
+# ---- the experiment: recipe and hops chosen on validation -----------------------------
+
+
+@pytest.mark.parametrize("extra", [["--sdm-only"], []])
+def test_reproduce_sdmr_quick_selects_on_validation(tmp_path, monkeypatch, extra):
+    import pandas as pd
+
+    from recsys_book.experiments import sdmr as exp
+
+    inter, _ = planted_sequences(n_users=50, n_items=150, length=(8, 14), seed=0)
+    monkeypatch.setattr(exp, "load_ml100k", lambda: inter)
+    assert exp.main(["--quick", "--out", str(tmp_path), *extra]) == 0
+    stem = "sdmr_sdm" if extra else "sdmr"
+    ab = pd.read_csv(tmp_path / (f"{stem}.csv" if extra else "sdmr_ablation.csv"))
+    assert list(ab["recipe"]) == [name for name, _ in exp.RECIPES]
+    md = (tmp_path / f"{stem}.md").read_text()
+    best = ab.loc[ab["valid NDCG@10"].idxmax(), "recipe"]
+    assert f"Selected recipe (best validation NDCG@10): **{best}**" in md
+    assert ab.loc[ab["recipe"] == "4 negatives, max", "epochs run"].item() <= 10
+    if not extra:
+        table = pd.read_csv(tmp_path / "sdmr.csv", index_col=0)
+        assert {"SDM", "SDMR", "PRME"} <= set(table.index)

@@ -238,3 +238,24 @@ def test_learning_on_planted_data_beats_popularity():
     hist = fit(model, split, epochs=15, lr=5e-3, n_negatives=4, **_quiet())
     assert hist["loss"].iloc[-1] < hist["loss"].iloc[0]
     assert evaluate(model, split.test)["HR@10"] > floor + 0.15
+
+
+def test_threads_default_from_the_environment(split, monkeypatch):
+    """cpu_threads=None: RECSYS_BOOK_THREADS when set (CI), else torch's own setting."""
+    from recsys_book.train import THREADS_ENV, default_cpu_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert default_cpu_threads() is None
+    seen = []
+    cb = lambda m, h: seen.append(torch.get_num_threads())  # noqa: E731
+    before = torch.get_num_threads()
+    fit(_mf(split), split, epochs=1, valid_metric=None, callbacks=[cb], **_quiet())
+    assert seen == [before]
+    monkeypatch.setenv(THREADS_ENV, "1")
+    assert default_cpu_threads() == 1
+    fit(_mf(split), split, epochs=1, valid_metric=None, callbacks=[cb], **_quiet())
+    assert seen[-1] == 1 and torch.get_num_threads() == before
+    for bad in ("two", "0", "-3"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=THREADS_ENV):
+            default_cpu_threads()

@@ -26,11 +26,20 @@ Readings we took where the paper is silent or differs from the authors' code:
 * The output query p_ij (Eq. 8) is computed once: with global weight sharing
   (W_b^(1) = ... = W_b^(h)) and no update rule for p, p^(h) = p for every hop.
 * A row with no context at all (a user's first interaction) gets all-zero attention, so
-  e = 0 and o_SDM = b_e (the paper never meets such rows; its users have history).
+  e = 0 and o_SDM = b_e (the paper never meets such rows; its users have history); see
+  the SDMR item below for what that means in training.
 * Eq. (5) squares, as the paper says (the authors' code takes |z|); we add no extra
-  ReLU(Linear) per context item (the authors' code does) and no dropout.
-* SDMR's head is initialised from the pre-trained heads with beta = 0.9 (authors' code):
-  w_u = [0.9 w_o; 0.1 w_e], b_u = 0.9 b_o + 0.1 b_e.
+  ReLU(Linear) per context item (the authors' code does).
+* SDMR's head is initialised from the pre-trained heads with the authors' beta = 0.9 as
+  the share of SDM ("contribution of SDM" in their code): w_u = [0.1 w_o; 0.9 w_e],
+  b_u = 0.1 b_o + 0.9 b_e, i.e. Eq. (19) with 0.1 on SDP (``SDMRWeighted(sdp, sdm, 0.1)``).
+* A row with no context (a user's first interaction, about 1% of ML-100k's training rows,
+  never a validation or test row) has o_SDM = b_e for every candidate: SDM gives it a
+  constant score and its gradient reaches only b_e (the BPR difference cancels b_e, so in
+  effect no gradient). We keep such rows (the loop does not know the model) and document
+  it; SDMR still ranks them through SDP.
+* Dropout (the authors' 0.2) acts on e^(h) before the edge weights, in training only;
+  ``dropout=0`` by default (the experiment selects it on validation).
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
@@ -69,7 +79,7 @@ class SDMRConfig:
     batch_size: int = 256
     lr: float = 1e-3  # Adam
     weight_decay: float = 1e-3  # authors' code
-    beta_init: float = 0.9  # SDMR head initialisation (authors' code)
+    beta_init: float = 0.9  # SDMR head initialisation: SDM's share (authors' code)
 
 
 class _Split2(nn.Module):
@@ -98,6 +108,53 @@ class _Split2(nn.Module):
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return self.part_a(a) + self.part_b(b)
+
+
+class _TanhSquare(torch.autograd.Function):
+    """square(tanh(a_c + b_k)) over every (candidate c, context item k): Eq. (13)'s r^2.
+
+    a (B, C, d), b (B, s, d) -> (B, C, s, d). A hand-written backward (one product and one
+    fused ``tanh_backward`` pass over (B, C, s, d), then the two broadcast reductions)
+    replaces autograd's four passes; the same values and gradients (checked by gradcheck)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        t = a[:, :, None, :] + b[:, None, :, :]  # (B, C, s, d)
+        torch.tanh(t, out=t)
+        ctx.save_for_backward(t)
+        return t * t
+
+    @staticmethod
+    def backward(ctx, grad):
+        (t,) = ctx.saved_tensors
+        gx = torch.ops.aten.tanh_backward(grad * t, t)  # d/dx tanh(x)^2 / 2
+        return 2 * gx.sum(2), 2 * gx.sum(1)
+
+
+class _TanhSqNorm(torch.autograd.Function):
+    """z_ck = ||tanh(a_c + b_k)||^2 over every (candidate c, context item k): Eq. (9)/(16).
+
+    a (B, C, d), b (B, s, d) -> (B, C, s). Backward by hand (two passes over (B, C, s, d)
+    instead of four). ``recompute=True`` keeps only a and b and recomputes tanh in the
+    backward (less memory, one more pass)."""
+
+    @staticmethod
+    def forward(ctx, a, b, recompute: bool = False):
+        t = a[:, :, None, :] + b[:, None, :, :]  # (B, C, s, d)
+        torch.tanh(t, out=t)
+        ctx.recompute = recompute
+        ctx.save_for_backward(*((a, b) if recompute else (t,)))
+        return (t * t).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.recompute:
+            a, b = ctx.saved_tensors
+            t = torch.tanh(a[:, :, None, :] + b[:, None, :, :])
+        else:
+            (t,) = ctx.saved_tensors
+        gx = torch.ops.aten.tanh_backward(t * grad[..., None], t)  # (B, C, s, d)
+        return 2 * gx.sum(2), 2 * gx.sum(1), None
 
 
 # ---- 4.1 SDP --------------------------------------------------------------------------
@@ -171,8 +228,11 @@ class SDM(Recommender):
         hops: int = 3,
         activation: str = "tanh",
         init_std: float = 0.1,
+        dropout: float = 0.0,
     ):
         super().__init__(n_users, n_items)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         if not 1 <= int(hops) <= 8:
             raise ValueError(f"hops must be between 1 and 8 (the paper uses 1-4), got {hops}")
         self.dim, self.hops = dim, int(hops)
@@ -188,6 +248,8 @@ class SDM(Recommender):
         self.W_d = _Split2(dim, dim, dim)  # output combination, Eq. (13)/(18)
         self.W_g = nn.Linear(dim, dim)  # gate, Eq. (14) (global)
         self.w_e = nn.Linear(dim, 1)  # edge weights, Eq. (12)/(17)
+        # on e^(h) before the edge weights, training only (eval() switches it off)
+        self.drop = nn.Dropout(dropout)
 
     # -- the modules of Fig. 3 --
     def query(self, users, items) -> torch.Tensor:
@@ -211,7 +273,13 @@ class SDM(Recommender):
         ``ck`` = W_c's context half applied to v_in_k (B, s, d), reused across hops."""
         if ck is None:
             ck = self.W_c.part_b(self.item_in(context))  # (B, s, d)
-        comb = self.f(self.W_c.part_a(q)[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
+        return self._sq_norm(self.W_c.part_a(q), ck)
+
+    def _sq_norm(self, qa: torch.Tensor, ck: torch.Tensor) -> torch.Tensor:
+        """||f(qa_c + ck_k)||^2: (B, C, d), (B, s, d) -> (B, C, s)."""
+        if self.f is torch.tanh:
+            return _TanhSqNorm.apply(qa, ck)  # same values, hand-written backward
+        comb = self.f(qa[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
         return (comb * comb).sum(-1)
 
     @staticmethod
@@ -220,16 +288,23 @@ class SDM(Recommender):
 
         z (B, C, s), mask (B, s). Padded slots get exactly 0; a row without any real
         context item gets all zeros (no NaN, no gradient through the padding)."""
-        m = mask[:, None, :].expand_as(z)  # (B, C, s)
-        any_real = m.any(-1, keepdim=True)
-        logits = (-z).masked_fill(~m, float("-inf"))
-        logits = torch.where(any_real, logits, torch.zeros_like(logits))
-        return torch.softmax(logits, dim=-1) * m  # (B, C, s)
+        bias, keep = SDM._mask_terms(mask, z.dtype)
+        return torch.softmax(bias - z, dim=-1) * keep  # (B, C, s)
+
+    @staticmethod
+    def _mask_terms(mask: torch.Tensor, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """The mask as an additive bias (B, 1, s) (0 real, -1e30 padded: exp gives exactly 0
+        next to any real slot) and a (B, 1, 1) factor that zeroes rows with no real slot."""
+        bias = torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, -1e30)
+        return bias[:, None, :], mask.any(-1).to(dtype)[:, None, None]
 
     def output_terms(self, p: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """square(r_ijk), r_ijk = f(W_d [p_ij; v_out_k] + b_d), Eq. (13). (B, C, s, d)"""
         dk = self.W_d.part_b(self.item_out(context))  # (B, s, d)
-        r = self.f(self.W_d.part_a(p)[:, :, None, :] + dk[:, None, :, :])
+        pa = self.W_d.part_a(p)  # (B, C, d)
+        if self.f is torch.tanh:
+            return _TanhSquare.apply(pa, dk)
+        r = self.f(pa[:, :, None, :] + dk[:, None, :, :])
         return r * r
 
     def _forward(
@@ -248,18 +323,25 @@ class SDM(Recommender):
         p = self.output_query(users, items)  # Eq. (8)   (B, C, d)
         r2 = self.output_terms(p, context)  # Eq. (13)  square(r_ijk)  (B, C, s, d)
         ck = self.W_c.part_b(self.item_in(context))  # (B, s, d), shared by hops
+        bias, keep = self._mask_terms(mask, r2.dtype)  # once per batch, not per hop
+        d = self.dim
+        # W_c's query half and the gate W_g both act on q: one (2d, d) product per hop
+        w = torch.cat([self.W_c.lin.weight[:, :d], self.W_g.weight], 0)
+        b = torch.cat([self.W_c.lin.bias, self.W_g.bias], 0)
         attn = []
         e = None
         for h in range(1, hops + 1):
-            z = self.attention_distance(q, context, ck)  # Eq. (9) / (16)  (B, C, s)
-            a = self.attend(z, mask)  # Eq. (10)-(11)  (B, C, s)
-            e = torch.einsum("bcs,bcsd->bcd", a, r2)  # Eq. (13) / (18)  (B, C, d)
+            # (B, C, 2d): [W_c q + b_c ; W_g q + b_g], the gate only where a next hop uses it
+            qg = F.linear(q, w, b) if h < hops else self.W_c.part_a(q)
+            z = self._sq_norm(qg[..., :d], ck)  # Eq. (9) / (16)  (B, C, s)
+            a = torch.softmax(bias - z, dim=-1) * keep  # Eq. (10)-(11)  (B, C, s)
+            e = (a[..., None] * r2).sum(2)  # Eq. (13) / (18)  (B, C, d)
             if keep_attention:
                 attn.append(a)
             if h < hops:
-                g = torch.sigmoid(self.W_g(q))  # Eq. (14)
+                g = torch.sigmoid(qg[..., d:])  # Eq. (14)
                 q = (1 - g) * e + g * q  # Eq. (15)
-        return e, attn
+        return self.drop(e), attn
 
     def features(self, users, items, context=None, context_mask=None, **inputs) -> torch.Tensor:
         """e_ij^(h) of the last hop, Eq. (18): (B, C, d)."""
@@ -311,11 +393,12 @@ class SDMR(Recommender):
         for p in list(sdp.parameters()) + list(sdm.parameters()):
             p.requires_grad_(False)
         self.head = nn.Linear(sdp.dim + sdm.dim, 1)  # w_u, b_u
+        if not 0.0 <= beta_init <= 1.0:
+            raise ValueError(f"beta_init must be in [0, 1], got {beta_init}")
+        b = float(beta_init)  # the authors' beta: the share of SDM
         with torch.no_grad():  # start at the beta-weighted sum of the two heads (authors' code)
-            self.head.weight.copy_(
-                torch.cat([beta_init * sdp.out.weight, (1 - beta_init) * sdm.w_e.weight], 1)
-            )
-            self.head.bias.copy_(beta_init * sdp.out.bias + (1 - beta_init) * sdm.w_e.bias)
+            self.head.weight.copy_(torch.cat([(1 - b) * sdp.out.weight, b * sdm.w_e.weight], 1))
+            self.head.bias.copy_((1 - b) * sdp.out.bias + b * sdm.w_e.bias)
 
     def train(self, mode: bool = True):
         super().train(mode)

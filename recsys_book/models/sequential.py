@@ -9,6 +9,12 @@ the "previous item" of a first-order model is ``context[:, -1]``.
       D(u, k, j) = alpha ||p_u - p_j||^2 + (1 - alpha) ||s_k - s_j||^2
   with k the previous item. We follow the original paper's two spaces; the SDMR paper's
   one-line summary writes a single item embedding for both terms.
+  Reading we took on PRME's time threshold Delta-tau (the original paper drops the
+  transition term, alpha = 1, when the previous check-in is more than Delta-tau before the
+  current one): no threshold, i.e. Delta-tau = infinity, every previous item counts. The
+  SDMR paper's baseline setup names no Delta-tau, and ML-100k's timestamps record when a
+  rating was *entered* (often a whole history in one sitting), not when the film was
+  watched, so a gap in them says little about a broken sequence.
 * :class:`PRMEs` (the SDMR authors' extension "PRME_s"): the transition term is averaged
   over the s context items (padding excluded).
 * :class:`TransRec` (He, Kang, McAuley, RecSys 2017): the user is a translation from the
