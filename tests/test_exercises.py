@@ -1,0 +1,197 @@
+"""Every exercise checker accepts its solution (notebooks/solutions/<chapter>.py) and rejects
+plausible wrong answers, naming the failing case.
+
+Add a chapter by adding rows to SOLVED (checker, solution) and WRONG (checker, a wrong answer,
+why it is plausible)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from recsys_book.exercises import NotAnswered, check, close, rejects
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
+
+
+def solution(chapter: str, name: str):
+    spec = importlib.util.spec_from_file_location(
+        f"solutions_{chapter}", SOLUTIONS / f"{chapter}.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return getattr(mod, name)
+
+
+def checker(chapter: str, name: str):
+    return getattr(importlib.import_module(f"recsys_book.exercises.{chapter}"), name)
+
+
+# (chapter, checker, solution function)
+SOLVED = [
+    ("ch00", "check_ndcg", "ndcg_at_k"),
+    ("ch00", "check_expected_hr", "expected_hr"),
+    ("ch00", "check_novelty", "novelty_at_k"),
+    ("ch01", "check_cosine", "my_cosine"),
+    ("ch01", "check_hinge", "cml_hinge"),
+    ("ch01", "check_bpr", "bpr"),
+    ("ch05", "check_omega", "my_omega"),
+    ("ch05", "check_ease", "my_ease"),
+    ("ch05", "check_signal_scores", "my_signal_scores"),
+]
+
+
+def _ndcg_idcg_over_p(ranked, held_out, k):  # ideal DCG over all P items, not min(P, K)
+    dcg = sum(1 / math.log2(r + 2) for r, i in enumerate(ranked[:k]) if i in held_out)
+    return dcg / sum(1 / math.log2(r + 2) for r in range(len(held_out)))
+
+
+def _ndcg_log_k(ranked, held_out, k):  # discount log2(k) with k from 1 (off by one)
+    dcg = sum(1 / math.log2(r + 2) for r, i in enumerate(ranked[:k]) if i in held_out and r > 0)
+    dcg += 1.0 if ranked[0] in held_out else 0.0
+    idcg = sum(1 / math.log2(max(r + 1, 2)) for r in range(min(len(held_out), k)))
+    return dcg / idcg
+
+
+def _novelty_no_clip(top, d, n):
+    d = torch.as_tensor(d, dtype=torch.float64)[top]
+    return (-torch.log2(d / n) / math.log2(n)).mean(1)
+
+
+def _ease_no_zero_diag(R, reg):
+    return torch.linalg.inv(R.T @ R + reg * torch.eye(R.shape[1], dtype=R.dtype)) @ (R.T @ R)
+
+
+def _signal_no_clip(R, C, t):
+    d = R.sum(0)
+    return (R * d.pow(-t)) @ C * d.pow(t)
+
+
+# (chapter, checker, wrong answer, what it gets wrong)
+WRONG = [
+    ("ch00", "check_ndcg", _ndcg_idcg_over_p, "ideal DCG over P instead of min(P, K)"),
+    ("ch00", "check_ndcg", _ndcg_log_k, "discount 1/log2(k) instead of 1/log2(k + 1)"),
+    ("ch00", "check_expected_hr", lambda g, t, k: float(g < k), "target first among its ties"),
+    ("ch00", "check_expected_hr", lambda g, t, k: float(g + t < k), "target last among its ties"),
+    ("ch00", "check_novelty", _novelty_no_clip, "degree 0 not clipped at 1 (inf)"),
+    (
+        "ch01",
+        "check_cosine",
+        lambda R: (R.T @ R) / (R.norm(dim=0)[:, None] * R.norm(dim=0)).clamp(min=1e-12),
+        "diagonal not zeroed",
+    ),
+    (
+        "ch01",
+        "check_cosine",
+        lambda R: (R.T @ R).fill_diagonal_(0),
+        "co-occurrence counts, not cosine",
+    ),
+    (
+        "ch01",
+        "check_hinge",
+        lambda p, qp, qn, m: F.relu(
+            m + (p - qp).norm(dim=-1)[:, None] - (p[:, None] - qn).norm(dim=-1)
+        ).mean(),
+        "distances not squared",
+    ),
+    (
+        "ch01",
+        "check_hinge",
+        lambda p, qp, qn, m: (
+            m + ((p - qp) ** 2).sum(-1)[:, None] - ((p[:, None] - qn) ** 2).sum(-1)
+        ).mean(),
+        "no [.]_+",
+    ),
+    (
+        "ch01",
+        "check_bpr",
+        lambda p, n: -torch.log(torch.sigmoid(p[:, None] - n)).mean(),
+        "log(sigmoid) overflows",
+    ),
+    ("ch01", "check_bpr", lambda p, n: -F.logsigmoid(n - p[:, None]).mean(), "sign flipped"),
+    (
+        "ch05",
+        "check_omega",
+        lambda H, x: float((H.sum(1) / x).max()),
+        "signed row sums, not |H_ij|",
+    ),
+    ("ch05", "check_omega", lambda H, x: float(H.abs().sum(1).max() / x.min()), "max h over min x"),
+    ("ch05", "check_ease", _ease_no_zero_diag, "ridge regression without the diagonal constraint"),
+    (
+        "ch05",
+        "check_ease",
+        lambda R, reg: (
+            -(P := torch.linalg.inv(R.T @ R + reg * torch.eye(R.shape[1], dtype=R.dtype)))
+            / P.diagonal()[:, None]
+        ).fill_diagonal_(0),
+        "divides by P_ii (rows) not P_jj",
+    ),
+    ("ch05", "check_signal_scores", _signal_no_clip, "degree 0 not clipped at 1"),
+    ("ch05", "check_signal_scores", lambda R, C, t: R @ C, "forgets the normalisation (t ignored)"),
+]
+
+
+@pytest.mark.parametrize("chapter,check_name,sol_name", SOLVED)
+def test_solution_passes_its_checker(chapter, check_name, sol_name):
+    assert checker(chapter, check_name)(solution(chapter, sol_name)) is True
+
+
+@pytest.mark.parametrize("chapter,check_name,wrong,why", WRONG, ids=[w[3] for w in WRONG])
+def test_checker_rejects_a_plausible_wrong_answer(chapter, check_name, wrong, why):
+    with pytest.raises(AssertionError, match=r"case '|case \"") as err:
+        checker(chapter, check_name)(wrong)
+    assert not isinstance(err.value, NotAnswered)
+    assert "expected" in str(err.value) or "raised" in str(err.value)
+
+
+def test_every_checker_has_a_solution_and_a_wrong_answer():
+    solved = {(c, k) for c, k, _ in SOLVED}
+    wrong = {(c, k) for c, k, *_ in WRONG}
+    assert solved == wrong
+
+
+@pytest.mark.parametrize("chapter,check_name,sol_name", SOLVED)
+def test_a_stub_is_reported_as_not_answered(chapter, check_name, sol_name):
+    def stub(*args):
+        return None
+
+    def raising(*args):
+        raise NotImplementedError
+
+    for s in (stub, raising):
+        with pytest.raises(NotAnswered):
+            checker(chapter, check_name)(s)
+        assert not rejects(checker(chapter, check_name), s)
+
+
+def test_check_names_the_failing_case_with_expected_and_got():
+    cases = {"ok": (1.0,), "bad one": (2.0,)}
+    with pytest.raises(AssertionError) as err:
+        check(cases, lambda x: x if x < 2 else 5.0, lambda x: x, name="demo")
+    msg = str(err.value)
+    assert "'bad one'" in msg and "expected 2" in msg and "got      5" in msg
+
+
+def test_check_gives_each_call_fresh_inputs():
+    x = torch.zeros(3)
+
+    def mutating(t):
+        t += 1
+        return t.sum()
+
+    assert check({"zeros": (x,)}, mutating, lambda t: t.sum() + 3)
+    assert torch.equal(x, torch.zeros(3))
+
+
+def test_close_compares_shapes_and_structures():
+    assert close(torch.ones(2, 2), torch.ones(2, 2).double())
+    assert not close(torch.ones(2), torch.ones(2, 1))
+    assert close((1.0, {"a": 2.0}), (1.0 + 1e-9, {"a": 2.0}))
+    assert not close({"a": 1.0}, {"b": 1.0})
+    assert close(float("inf"), math.inf) and not close(float("inf"), 1e300)
