@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from recsys_book.exercises import NotAnswered, check, close, rejects
 
@@ -39,8 +38,8 @@ SOLVED = [
     ("ch00", "check_expected_hr", "expected_hr"),
     ("ch00", "check_novelty", "novelty_at_k"),
     ("ch01", "check_cosine", "my_cosine"),
-    ("ch01", "check_hinge", "cml_hinge"),
-    ("ch01", "check_bpr", "bpr"),
+    ("ch01", "check_knn", "my_knn"),
+    ("ch01", "check_clip", "clip_to_ball"),
     ("ch05", "check_omega", "my_omega"),
     ("ch05", "check_ease", "my_ease"),
     ("ch05", "check_signal_scores", "my_signal_scores"),
@@ -62,6 +61,24 @@ def _ndcg_log_k(ranked, held_out, k):  # discount log2(k) with k from 1 (off by 
 def _novelty_no_clip(top, d, n):
     d = torch.as_tensor(d, dtype=torch.float64)[top]
     return (-torch.log2(d / n) / math.log2(n)).mean(1)
+
+
+def _cos(R):
+    n = R.norm(dim=0)
+    return ((R.T @ R) / (n[:, None] * n[None, :]).clamp(min=1e-12)).fill_diagonal_(0)
+
+
+def _knn_rows(R, k):
+    S = _cos(R)
+    top = torch.topk(S, k, dim=1).indices
+    return S * torch.zeros_like(S, dtype=torch.bool).scatter_(1, top, True)
+
+
+def _knn_with_self(R, k):
+    n = R.norm(dim=0)
+    S = (R.T @ R) / (n[:, None] * n[None, :]).clamp(min=1e-12)  # diagonal 1: itself ranks first
+    top = torch.topk(S, k, dim=0).indices
+    return (S * torch.zeros_like(S, dtype=torch.bool).scatter_(0, top, True)).fill_diagonal_(0)
 
 
 def _ease_no_zero_diag(R, reg):
@@ -92,29 +109,15 @@ WRONG = [
         lambda R: (R.T @ R).fill_diagonal_(0),
         "co-occurrence counts, not cosine",
     ),
+    ("ch01", "check_knn", _knn_rows, "top k per row instead of per column"),
+    ("ch01", "check_knn", _knn_with_self, "keeps the item itself among its neighbours"),
     (
         "ch01",
-        "check_hinge",
-        lambda p, qp, qn, m: F.relu(
-            m + (p - qp).norm(dim=-1)[:, None] - (p[:, None] - qn).norm(dim=-1)
-        ).mean(),
-        "distances not squared",
+        "check_clip",
+        lambda W, m: m * W / W.norm(dim=-1, keepdim=True).clamp(min=1e-12),
+        "normalises every row, also those inside the ball",
     ),
-    (
-        "ch01",
-        "check_hinge",
-        lambda p, qp, qn, m: (
-            m + ((p - qp) ** 2).sum(-1)[:, None] - ((p[:, None] - qn) ** 2).sum(-1)
-        ).mean(),
-        "no [.]_+",
-    ),
-    (
-        "ch01",
-        "check_bpr",
-        lambda p, n: -torch.log(torch.sigmoid(p[:, None] - n)).mean(),
-        "log(sigmoid) overflows",
-    ),
-    ("ch01", "check_bpr", lambda p, n: -F.logsigmoid(n - p[:, None]).mean(), "sign flipped"),
+    ("ch01", "check_clip", lambda W, m: W.clamp(-m, m), "clips coordinates, not norms"),
     (
         "ch05",
         "check_omega",

@@ -1,7 +1,6 @@
 """Solutions to the exercises of chapter 01 (not executed by the chapter)."""
 
 import torch
-import torch.nn.functional as F
 
 
 def my_cosine(R):
@@ -11,11 +10,13 @@ def my_cosine(R):
     return S.fill_diagonal_(0.0)
 
 
-def cml_hinge(p, q_pos, q_neg, margin):
-    d_pos = ((p - q_pos) ** 2).sum(-1)  # (B,)
-    d_neg = ((p[:, None, :] - q_neg) ** 2).sum(-1)  # (B, n)
-    return F.relu(margin + d_pos[:, None] - d_neg).mean()
+def my_knn(R, k):
+    S = my_cosine(R)
+    top = torch.topk(S, k, dim=0).indices  # (k, I): the k best voters of each column
+    keep = torch.zeros_like(S, dtype=torch.bool).scatter_(0, top, True)
+    return S * keep
 
 
-def bpr(pos, neg):
-    return -F.logsigmoid(pos[:, None] - neg).mean()
+def clip_to_ball(W, max_norm):
+    norm = W.norm(dim=-1, keepdim=True)  # (n, 1)
+    return W / torch.clamp(norm / max_norm, min=1.0)

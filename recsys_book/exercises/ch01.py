@@ -1,12 +1,14 @@
-"""Chapter 01 exercises: cosine Item-KNN, CML's hinge, the BPR loss.
+"""Chapter 01 exercises: cosine Item-KNN, its k nearest neighbours, CML's unit-ball projection.
 
 E1 ``my_cosine(R) -> S``: the item-item cosine similarity of a binary user x item matrix,
    zero diagonal (checked against :class:`recsys_book.models.baselines.ItemKNN`).
-E2 ``cml_hinge(p, q_pos, q_neg, margin) -> scalar``: CML's loss
-   mean [m + ||p_u - q_i||^2 - ||p_u - q_j||^2]_+ (against :func:`recsys_book.train.hinge_loss`
-   on the scores of :class:`recsys_book.models.baselines.CML`).
-E3 ``bpr(pos, neg) -> scalar``: BPR, mean -log sigma(s_ui - s_uj) (against
-   :func:`recsys_book.train.bpr_loss`), including scores far apart.
+E2 ``my_knn(R, k) -> S``: Item-KNN keeping each item's k nearest neighbours (against
+   ``ItemKNN(..., k=k)``).
+E3 ``clip_to_ball(W, max_norm) -> W``: CML's projection of embedding rows back into the
+   ball (against :func:`recsys_book.nn.clip_to_unit_ball_`).
+
+(The chapter builds MF-BPR, CML, their losses and EASE in the text itself; the exercises
+are the pieces it does not show.)
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import torch
 
 from recsys_book.data.interactions import Interactions
 from recsys_book.exercises import check
-from recsys_book.train import bpr_loss, hinge_loss
 
 
 def interactions_from_dense(R: torch.Tensor, name: str = "exercise") -> Interactions:
@@ -75,88 +76,64 @@ def check_cosine(fn) -> bool:
     )
 
 
-def _cml_scores(p, q_pos, q_neg):
-    from recsys_book.models.baselines import CML
+def _ref_knn(R, k):
+    from recsys_book.models.baselines import ItemKNN
 
-    B, n, d = q_neg.shape
-    m = CML(B, B * (n + 1), dim=d)
-    with torch.no_grad():
-        m.user.weight.copy_(p)
-        m.item.weight.copy_(torch.cat([q_pos, q_neg.reshape(B * n, d)]))
-    items = torch.cat([torch.arange(B)[:, None], B + torch.arange(B * n).reshape(B, n)], 1)
-    with torch.no_grad():
-        s = m.score(torch.arange(B), items)  # (B, 1 + n), -squared distance
-    return s[:, 0], s[:, 1:]
+    return ItemKNN(*R.shape, k=k).fit(interactions_from_dense(R)).W.double()
 
 
-def _ref_hinge(p, q_pos, q_neg, margin):
-    pos, neg = _cml_scores(p, q_pos, q_neg)
-    return hinge_loss(pos, neg, margin=margin)
-
-
-def _cml_case(seed, B=6, n=3, d=4, scale=0.5):
-    g = torch.Generator().manual_seed(seed)
-    return (
-        scale * torch.randn(B, d, generator=g),
-        scale * torch.randn(B, d, generator=g),
-        scale * torch.randn(B, n, d, generator=g),
-        0.5,
-    )
-
-
-HINGE_CASES = {
-    "the chapter's numbers: d+ = 0.3, d- = 0.5, m = 0.5": (
-        torch.tensor([[0.0, 0.0]]),
-        torch.tensor([[0.3, 0.0]]),
-        torch.tensor([[[0.0, 0.5]]]),
-        0.5,
-    ),
-    "every triple already satisfied (loss 0)": (
-        torch.tensor([[0.0, 0.0]]),
-        torch.tensor([[0.1, 0.0]]),
-        torch.tensor([[[2.0, 0.0], [0.0, -2.0]]]),
-        0.5,
-    ),
-    "random, 3 negatives (seed 0)": _cml_case(0),
-    "random, 3 negatives (seed 1), margin 1": lambda: (*_cml_case(1)[:3], 1.0),
-    "random, far points (seed 2)": _cml_case(2, scale=2.0),
+KNN_CASES = {
+    "random 12 x 8 (seed 0), k = 2": (_binary(0), 2),
+    "random 12 x 8 (seed 1), k = 3": (_binary(1), 3),
+    "k = 1: only the nearest neighbour votes": (_binary(2, (20, 6), 0.5), 1),
+    "k = I - 1 keeps every neighbour (plain cosine)": (_binary(4), 7),
 }
 
 
-def check_hinge(fn) -> bool:
-    """E2: ``fn(p (B, d), q_pos (B, d), q_neg (B, n, d), margin) -> scalar`` (mean over B x n)."""
+def check_knn(fn) -> bool:
+    """E2: ``fn(R (U, I), k) -> S (I, I)``: the cosine matrix of E1 keeping, in each COLUMN i,
+    only the k largest similarities (the k neighbours that vote for item i)."""
     return check(
-        HINGE_CASES,
+        KNN_CASES,
         fn,
-        _ref_hinge,
-        name="E2 cml_hinge",
+        _ref_knn,
+        name="E2 my_knn",
         atol=1e-5,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(()),
-        hint="squared Euclidean distances; [x]_+ = max(0, x); mean over every (u, i, j)",
+        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        hint="score(u, i) = sum_j R_uj S_ji, so column i holds the votes for item i: "
+        "torch.topk(S, k, dim=0)",
     )
 
 
-def _bpr_case(seed, B=8, n=4, scale=1.0):
+def _ref_clip(W, max_norm):
+    from recsys_book.nn import clip_to_unit_ball_
+
+    return clip_to_unit_ball_(W.clone(), max_norm)
+
+
+def _clip_case(seed, n=6, d=3, scale=1.0):
     g = torch.Generator().manual_seed(seed)
-    return scale * torch.randn(B, generator=g), scale * torch.randn(B, n, generator=g)
+    return scale * torch.randn(n, d, generator=g)
 
 
-BPR_CASES = {
-    "one pair, equal scores (log 2)": (torch.tensor([0.0]), torch.tensor([[0.0]])),
-    "random, 4 negatives (seed 0)": _bpr_case(0),
-    "random, 1 negative (seed 1)": _bpr_case(1, n=1),
-    "scores far apart (a naive log(sigmoid) gives inf)": _bpr_case(2, scale=80.0),
+CLIP_CASES = {
+    "random rows, some outside the unit ball (seed 0)": (_clip_case(0), 1.0),
+    "every row inside: nothing moves": (_clip_case(1, scale=0.1), 1.0),
+    "every row far outside (seed 2)": (_clip_case(2, scale=10.0), 1.0),
+    "a zero row stays zero": (torch.zeros(2, 4), 1.0),
+    "radius 0.5": (_clip_case(3), 0.5),
 }
 
 
-def check_bpr(fn) -> bool:
-    """E3: ``fn(pos (B,), neg (B, n)) -> scalar``: mean over B x n of -log sigma(pos - neg)."""
+def check_clip(fn) -> bool:
+    """E3: ``fn(W (n, d), max_norm) -> W'`` with rows longer than max_norm scaled back onto
+    the ball, shorter rows unchanged (CML's projection after each step)."""
     return check(
-        BPR_CASES,
+        CLIP_CASES,
         fn,
-        bpr_loss,
-        name="E3 bpr",
-        atol=1e-4,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float32).reshape(()),
-        hint="pos[:, None] - neg broadcasts; use torch.nn.functional.logsigmoid for stability",
+        _ref_clip,
+        name="E3 clip_to_ball",
+        atol=1e-6,
+        cast=lambda v: torch.as_tensor(v, dtype=torch.float32),
+        hint="divide a row by max(1, ||w|| / max_norm); do not stretch short rows",
     )
