@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from recsys_book.exercises import NotAnswered, check, close, rejects
+from recsys_book.models.corml import full_mahalanobis_sq
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
 
@@ -41,8 +42,8 @@ SOLVED = [
     ("ch01", "check_knn", "my_knn"),
     ("ch01", "check_clip", "clip_to_ball"),
     ("ch05", "check_omega", "my_omega"),
-    ("ch05", "check_ease", "my_ease"),
-    ("ch05", "check_signal_scores", "my_signal_scores"),
+    ("ch05", "check_discs", "my_discs"),
+    ("ch05", "check_mahalanobis_sq", "my_mahalanobis_sq"),
 ]
 
 
@@ -81,15 +82,6 @@ def _knn_with_self(R, k):
     return (S * torch.zeros_like(S, dtype=torch.bool).scatter_(0, top, True)).fill_diagonal_(0)
 
 
-def _ease_no_zero_diag(R, reg):
-    return torch.linalg.inv(R.T @ R + reg * torch.eye(R.shape[1], dtype=R.dtype)) @ (R.T @ R)
-
-
-def _signal_no_clip(R, C, t):
-    d = R.sum(0)
-    return (R * d.pow(-t)) @ C * d.pow(t)
-
-
 # (chapter, checker, wrong answer, what it gets wrong)
 WRONG = [
     ("ch00", "check_ndcg", _ndcg_idcg_over_p, "ideal DCG over P instead of min(P, K)"),
@@ -125,18 +117,36 @@ WRONG = [
         "signed row sums, not |H_ij|",
     ),
     ("ch05", "check_omega", lambda H, x: float(H.abs().sum(1).max() / x.min()), "max h over min x"),
-    ("ch05", "check_ease", _ease_no_zero_diag, "ridge regression without the diagonal constraint"),
     (
         "ch05",
-        "check_ease",
-        lambda R, reg: (
-            -(P := torch.linalg.inv(R.T @ R + reg * torch.eye(R.shape[1], dtype=R.dtype)))
-            / P.diagonal()[:, None]
-        ).fill_diagonal_(0),
-        "divides by P_ii (rows) not P_jj",
+        "check_discs",
+        lambda A: (A.diagonal(), A.abs().sum(1)),
+        "radius includes the diagonal",
     ),
-    ("ch05", "check_signal_scores", _signal_no_clip, "degree 0 not clipped at 1"),
-    ("ch05", "check_signal_scores", lambda R, C, t: R @ C, "forgets the normalisation (t ignored)"),
+    (
+        "ch05",
+        "check_discs",
+        lambda A: (A.diagonal(), (A - torch.diag(A.diagonal())).sum(1)),
+        "signed row sums, not |A_ij|",
+    ),
+    (
+        "ch05",
+        "check_mahalanobis_sq",
+        lambda P, Q, W: full_mahalanobis_sq(P, Q, W).clamp(min=0).sqrt(),
+        "the distance, not its square",
+    ),
+    (
+        "ch05",
+        "check_mahalanobis_sq",
+        lambda P, Q, W: (P * (W @ P)).sum(0)[:, None] + (Q * (W @ Q)).sum(0)[None, :] - P.T @ W @ Q,
+        "cross term counted once (-1 instead of -2)",
+    ),
+    (
+        "ch05",
+        "check_mahalanobis_sq",
+        lambda P, Q, W: ((P.T[:, None] - Q.T[None]) ** 2).sum(-1),
+        "ignores W (Euclidean)",
+    ),
 ]
 
 

@@ -1,13 +1,13 @@
-"""Chapter 05 exercises: Theorem 3.1's omega, EASE's closed form, the signal-based score.
+"""Chapter 05 exercises: Gershgorin discs, Theorem 3.1's omega, generalised Mahalanobis distances.
 
-E1 ``my_omega(H, x) -> float``: omega = max_i h_i / x_i (h_i = sum_j |H_ij|), which makes
+E1 ``my_discs(A) -> (centres, radii)``: the Gershgorin discs of Lemma 3.2 (against
+   :func:`recsys_book.models.corml.gershgorin_discs`).
+E2 ``my_omega(H, x) -> float``: omega = max_i h_i / x_i (h_i = sum_j |H_ij|), which makes
    H + omega diag(x) PSD (Theorem 3.1; against :func:`recsys_book.models.corml.gershgorin_omega`).
-E2 ``my_ease(R, reg) -> B``: EASE's closed form (Eq. 11 with L2), zero diagonal (against
-   :class:`recsys_book.models.linear.EASE` in float64).
-E3 ``my_signal_scores(R, C, t) -> Y``: Eq. (9)-(10), Y = R D_I^{-t} C D_I^{t} with item
-   degrees clipped at 1 (against :func:`recsys_book.models.linear.signal_features` and
-   :func:`~recsys_book.models.linear.signal_scores`).
+E3 ``my_mahalanobis_sq(P, Q, W) -> D2``: all squared distances of Eq. (13) between the
+   columns of P and of Q (against :func:`recsys_book.models.corml.full_mahalanobis_sq`).
 
+(The chapter builds the ADMM steps and the signal-based score in the text itself.)
 Every case is built inside the checker (fixed seeds): no notebook state is needed.
 """
 
@@ -16,9 +16,13 @@ from __future__ import annotations
 import torch
 
 from recsys_book.exercises import check, close
-from recsys_book.exercises.ch01 import interactions_from_dense
-from recsys_book.models.corml import gershgorin_omega
-from recsys_book.models.linear import EASE, signal_features, signal_scores
+from recsys_book.models.corml import (
+    full_mahalanobis_sq,
+    gershgorin_discs,
+    gershgorin_omega,
+    metric_from_hollow,
+)
+from recsys_book.models.linear import signal_features
 
 
 def _hollow(seed, n=5, nonneg=False):
@@ -52,91 +56,92 @@ OMEGA_CASES = {
 
 
 def check_omega(fn) -> bool:
-    """E1: ``fn(H (n, n) symmetric hollow, x (n,) > 0) -> float``."""
+    """E2: ``fn(H (n, n) symmetric hollow, x (n,) > 0) -> float``."""
     return check(
         OMEGA_CASES,
         fn,
         gershgorin_omega,
-        name="E1 my_omega",
+        name="E2 my_omega",
         atol=1e-9,
         cast=float,
         hint="h_i = sum_j |H_ij| (the Gershgorin radius of row i); omega = max_i h_i / x_i",
     )
 
 
-def _ref_ease(R, reg):
-    R = torch.as_tensor(R, dtype=torch.float64)
-    return EASE(*R.shape, reg=reg, dtype=torch.float64).fit(interactions_from_dense(R)).B
-
-
-def _rand_R(seed, shape=(15, 7), p=0.4):
+def _rand_sq(seed, n=5):
     g = torch.Generator().manual_seed(seed)
-    return (torch.rand(*shape, generator=g) < p).double()
+    return torch.randn(n, n, generator=g, dtype=torch.float64)
 
 
-def _empty_item():
-    R = _rand_R(5)
-    R[:, 3] = 0
-    return R, 1.0
+def _discs_case(seed, n=5):
+    return (_rand_sq(seed, n),)
 
 
-EASE_CASES = {
-    "4 x 4 by hand, reg 2": (
-        torch.tensor([[1, 1, 0, 0], [0, 1, 1, 0], [1, 0, 1, 1], [0, 1, 0, 1]], dtype=torch.float64),
-        2.0,
+DISCS_CASES = {
+    "random 5 x 5 (seed 0)": _discs_case(0),
+    "random 4 x 4 (seed 1)": _discs_case(1, 4),
+    "negative diagonal entries (seed 2)": lambda: (
+        _rand_sq(2) - 3 * torch.eye(5, dtype=torch.float64),
     ),
-    "random 15 x 7 (seed 0), reg 1": (_rand_R(0), 1.0),
-    "random 15 x 7 (seed 1), reg 50 (strong)": (_rand_R(1), 50.0),
-    "an item nobody interacted with": _empty_item,
+    "a symmetric hollow matrix": lambda: (_hollow(3)[0],),
+    "diagonal only (radii 0)": (torch.diag(torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)),),
 }
 
 
-def check_ease(fn) -> bool:
-    """E2: ``fn(R (U, I) float64 0/1, reg > 0) -> B (I, I)`` with zero diagonal."""
+def check_discs(fn) -> bool:
+    """E1: ``fn(A (n, n)) -> (centres (n,), radii (n,))`` of the Gershgorin discs (Lemma 3.2)."""
     return check(
-        EASE_CASES,
+        DISCS_CASES,
         fn,
-        _ref_ease,
-        name="E2 my_ease",
+        gershgorin_discs,
+        name="E1 my_discs",
+        atol=1e-10,
+        cast=lambda v: tuple(torch.as_tensor(x, dtype=torch.float64) for x in v),
+        hint="centre A_ii, radius r_i = sum over j != i of |A_ij| (the diagonal is not in the radius)",
+    )
+
+
+def _mahal_case(seed, n=4, U=3, n_items=5):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(n, n, generator=g, dtype=torch.float64)
+    P = torch.randn(n, U, generator=g, dtype=torch.float64)
+    Q = torch.randn(n, n_items, generator=g, dtype=torch.float64)
+    return P, Q, A @ A.T  # W symmetric PSD
+
+
+def _worked_example():
+    R = torch.tensor(
+        [[1, 1, 0, 0, 0], [1, 0, 1, 0, 0], [0, 1, 1, 1, 0], [1, 0, 0, 1, 1]], dtype=torch.float64
+    )
+    H, x = _hollow(11)
+    P, Q = signal_features(R, 0.5)  # Eq. (9)
+    return P, Q, metric_from_hollow(H, x)  # W = H + omega diag(x), PSD
+
+
+MAHAL_CASES = {
+    "W = I: squared Euclidean distances": lambda: (
+        *_mahal_case(0)[:2],
+        torch.eye(4, dtype=torch.float64),
+    ),
+    "random PSD W (seed 1)": _mahal_case(1),
+    "random PSD W (seed 2), one user": _mahal_case(2, U=1),
+    "the chapter's signal features with W = H + omega diag(x)": _worked_example,
+}
+
+
+def check_mahalanobis_sq(fn) -> bool:
+    """E3: ``fn(P (n, U), Q (n, I), W (n, n) PSD) -> D2 (U, I)`` with
+    D2[u, i] = (p_u - q_i)^T W (p_u - q_i) (Eq. 13, squared; columns are the points)."""
+    return check(
+        MAHAL_CASES,
+        fn,
+        full_mahalanobis_sq,
+        name="E3 my_mahalanobis_sq",
         atol=1e-8,
         cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
-        hint="P = (R^T R + reg I)^{-1}; B_ij = -P_ij / P_jj, B_jj = 0",
+        hint="the points are the COLUMNS of P and Q; expand (p - q)^T W (p - q) or use "
+        "broadcasting over (U, I, n); squared, no square root",
     )
 
 
-def _ref_signal(R, C, t):
-    P, Q = signal_features(R, t)  # Eq. (9)
-    return signal_scores(P, C, Q)  # Eq. (10)
-
-
-def _signal_case(seed, t, unseen=False):
-    R = _rand_R(seed, (6, 5), 0.5)
-    if unseen:
-        R[:, 4] = 0  # degree 0 is clipped at 1 (no inf)
-    g = torch.Generator().manual_seed(seed + 100)
-    C = torch.rand(5, 5, generator=g, dtype=torch.float64)
-    return R, C, t
-
-
-SIGNAL_CASES = {
-    "t = 0 (EASE's view: Y = R C)": _signal_case(0, 0.0),
-    "t = 0.5 (GF-CF's view)": _signal_case(1, 0.5),
-    "t = -0.2": _signal_case(2, -0.2),
-    "an item nobody interacted with, t = 0.5": _signal_case(3, 0.5, unseen=True),
-}
-
-
-def check_signal_scores(fn) -> bool:
-    """E3: ``fn(R (U, I), C (I, I), t) -> Y (U, I)`` = R D^{-t} C D^{t}, d_i clipped at 1."""
-    return check(
-        SIGNAL_CASES,
-        fn,
-        _ref_signal,
-        name="E3 my_signal_scores",
-        atol=1e-9,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
-        hint="d = R.sum(0).clamp(min=1); p_u = d^{-t} * r_u, q_i = d_i^{t} e_i",
-    )
-
-
-__all__ = ["check_ease", "check_omega", "check_signal_scores", "close"]
+__all__ = ["check_discs", "check_mahalanobis_sq", "check_omega", "close"]
