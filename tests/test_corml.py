@@ -243,3 +243,19 @@ def test_learning_beats_popularity(split):
     res = evaluate(m, split.test, **kw)
     assert res["NDCG@10"] > 2 * pop["NDCG@10"], (res, pop)
     assert res["MRR@10"] > 1.5 * pop["MRR@10"], (res, pop)
+
+
+def test_warm_start_from_a_saved_state_is_path_independent(split):
+    """A re-solve from a saved ADMM state gives the same H whatever was fitted in between."""
+    m = CoRML(split.n_users, split.n_items, n_singular=8, rho=100.0, iterations=6, t=0.0)
+    state = m.fit(split).admm_state()
+    a = m.fit(split, t=0.1, iterations=3, warm_start=state).H.clone()
+    m.fit(split, t=-0.2, iterations=3, warm_start=True)  # another path in between
+    b = m.fit(split, t=0.1, iterations=3, warm_start=state).H.clone()
+    c = m.fit(split, t=0.1, iterations=3, warm_start=True).H.clone()  # from the previous solution
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)  # warm_start=True continues from the last fit instead
+    with pytest.raises(ValueError, match="admm_state"):
+        m.fit(split, warm_start=(state[0][:2], state[1]))
+    with pytest.raises(RuntimeError, match="fit the model"):
+        CoRML(split.n_users, split.n_items).admm_state()

@@ -154,7 +154,9 @@ class CoRML(ItemItemModel):
     ``rho``, ``theta``, ``eps``, ``t_u``, ``n_singular``, ``iterations``, ``storage_dim``)
     change the setting and reuse every cached factor that does not depend on them;
     ``warm_start=True`` starts ADMM from the previous solution (fast re-solves for a
-    widget). ``history`` holds, per iteration, the objective F(S_k) at the feasible iterate
+    widget); ``warm_start=state`` with a ``state = model.admm_state()`` saved earlier starts
+    from that point instead, so a re-solve gives the same result whatever was fitted in
+    between (a widget's slider value then has one answer, whatever the path). ``history`` holds, per iteration, the objective F(S_k) at the feasible iterate
     (with ``track_objective=True``), F(H_k) of the H-step iterate and the primal residual
     ||H_k - S_k|| / max(1, ||S_k||).
 
@@ -320,7 +322,11 @@ class CoRML(ItemItemModel):
     # ---- training --------------------------------------------------------------------------
     @torch.no_grad()
     def fit(
-        self, data, warm_start: bool = False, track_objective: bool = False, **overrides
+        self,
+        data,
+        warm_start: bool | tuple[torch.Tensor, torch.Tensor] = False,
+        track_objective: bool = False,
+        **overrides,
     ) -> CoRML:
         """Run ADMM (Eq. 28) on the training interactions; see the class docstring.
 
@@ -348,7 +354,9 @@ class CoRML(ItemItemModel):
             t2 = time.perf_counter()
             H_aux = Ainv @ B  # (I, I)
             dinv = Ainv.diagonal()
-            if warm_start and self._S is not None and self._S.shape == (n, n):
+            if isinstance(warm_start, tuple):
+                S, Gam = self._check_state(warm_start, n, R.device)
+            elif warm_start and self._S is not None and self._S.shape == (n, n):
                 S, Gam = self._S.clone(), self._Gamma.clone()
             else:
                 S = torch.zeros(n, n, dtype=self.dtype, device=R.device)
@@ -394,6 +402,23 @@ class CoRML(ItemItemModel):
             "total": t4 - t0,
         }
         return self
+
+    def admm_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Copies of ADMM's (S, Gamma) after the last fit, to pass as ``fit(..., warm_start=state)``."""
+        if self._S is None:
+            raise RuntimeError("no ADMM state yet: fit the model (with lam > 0) first")
+        return self._S.clone(), self._Gamma.clone()
+
+    def _check_state(self, state, n, device):
+        if len(state) != 2 or any(
+            not isinstance(x, torch.Tensor) or x.shape != (n, n) for x in state
+        ):
+            raise ValueError(
+                f"warm_start must be True/False or the (S, Gamma) pair of model.admm_state() with "
+                f"two ({n}, {n}) tensors; got {type(state).__name__} of "
+                f"{[tuple(getattr(x, 'shape', ())) for x in state]}"
+            )
+        return tuple(x.to(device=device, dtype=self.dtype).clone() for x in state)
 
     # ---- storage budget --------------------------------------------------------------------
     def sparsify(self, H: torch.Tensor, storage_dim: int) -> torch.Tensor:
