@@ -14,8 +14,9 @@ import warnings
 import numpy as np
 import torch
 
-from recsys_book.data import load_ml100k
-from recsys_book.models.rme import RME, explicit_split, sppmi_matrices
+from recsys_book.data import explicit_split, load_ml100k
+from recsys_book.models.rme import RME
+from recsys_book.models.sppmi import sppmi_matrices
 
 
 def numpy_sweep(model: RME, M: np.ndarray, mats: dict) -> None:

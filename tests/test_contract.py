@@ -24,10 +24,12 @@ from recsys_book.evaluate import evaluate
 from recsys_book.models.base import ClosedForm, Popularity, RandomModel, training_contract
 from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF
 from recsys_book.models.corml import CoRML
+from recsys_book.models.item2vec import Item2Vec
 from recsys_book.models.linear import EASE, GFCF
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists
 from recsys_book.models.memory import CMN, FISM
-from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor, Item2Vec, sample_dislikes
+from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
+from recsys_book.models.rme_implicit import sample_dislikes
 from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted
 from recsys_book.models.sequential import PRME, PRMEs, TransRec
 from recsys_book.train import fit

@@ -8,23 +8,19 @@ import pandas as pd
 import pytest
 import torch
 
-from recsys_book.data import DataError, from_dataframe, planted_explicit
+from recsys_book.data import (
+    DataError,
+    activity_groups,
+    explicit_split,
+    from_dataframe,
+    planted_explicit,
+)
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity, Recommender
-from recsys_book.models.rme import (
-    I_RME,
-    RME,
-    U_RME,
-    WMF,
-    Cofactor,
-    Item2Vec,
-    activity_groups,
-    cooccurrence,
-    explicit_split,
-    fit_implicit,
-    sample_dislikes,
-    sppmi,
-)
+from recsys_book.models.item2vec import Item2Vec
+from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
+from recsys_book.models.rme_implicit import fit_implicit, sample_dislikes
+from recsys_book.models.sppmi import cooccurrence, sppmi
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse:UserWarning")
 
@@ -120,7 +116,7 @@ def _grad(m, liked, mats):
 
 def test_objective_matches_reference_and_gradients_vanish(small):
     split, dis = small
-    from recsys_book.models.rme import sppmi_matrices
+    from recsys_book.models.sppmi import sppmi_matrices
 
     mats = sppmi_matrices(split.train, dis)
     m = RME(

@@ -14,7 +14,14 @@ basket_split               each user's last basket (test) and the one  N sampled
                            before (validation): target + rest of cart  context = the basket
 playlist_holdout           per playlist >= 3 tracks: one random track  100 sampled non-member
                            to validation, one to test                  tracks; context = rest
+explicit_split             liked (rating >= 4) by temporal_holdout or  all items (full
+                           random_split; dislikes before the test      ranking; RME chapter)
+                           period returned apart
 =========================  ==========================================  =====================
+
+:func:`activity_groups` labels evaluation rows cold / warm / active (the RME chapter's Fig. 4.7).
+The file is over 500 lines because it holds every protocol of the book, one function each,
+indexed by the table above; they share the private helpers at the top.
 
 A sampled :class:`EvalSet` holds ``candidates`` (m, 1 + N) with the held-out target in
 column 0. A full-ranking one holds ``positives`` (m, P) padded with -1 and the items to
@@ -33,7 +40,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recsys_book.data.interactions import DataError, Interactions, as_written
+from recsys_book.data.interactions import DataError, Interactions, as_written, split_likes
 
 
 @dataclass
@@ -459,6 +466,60 @@ def playlist_holdout(
     split.train_inputs["playlist"] = torch.as_tensor(pl_codes[train_rows], dtype=torch.long)
     add_session_context(split, max_context, only_train_rows=True, group="playlist")
     return split
+
+
+# ---- the RME chapter's explicit protocol (liked / disliked) and its user groups ----------
+
+
+def explicit_split(
+    inter: Interactions,
+    like: float = 4,
+    dislike: float = 2,
+    test_frac: float = 0.2,
+    valid_frac: float = 0.1,
+    seed: int = 0,
+    protocol: str = "temporal",
+):
+    """The chapter's explicit protocol: liked (>= like) and disliked (<= dislike) items;
+    ``temporal_holdout`` on the liked interactions (the latest ``test_frac`` by time is test,
+    a random ``valid_frac`` of the rest validation; full ranking, training items masked);
+    disliked items dated before the first test interaction are training dislikes.
+    Returns (split of liked items, disliked training Interactions).
+
+    ``protocol="random"``: a random per-user split of the liked items with the same shares
+    (``random_split``); every dislike is a training dislike (a disliked pair is never a
+    liked test pair, so nothing leaks). On ML-100k the temporal hold-out leaves most test
+    users without a training like (users rate within a short window), which makes it a
+    test of popularity; the random protocol compares the models on users with history.
+    """
+    liked, disliked = split_likes(inter, like=like, dislike=dislike)
+    if protocol == "random":
+        shares = (1 - test_frac - valid_frac, valid_frac, test_frac)
+        return random_split(liked, shares, seed=seed), disliked
+    if protocol != "temporal":
+        raise ValueError(f"protocol must be 'temporal' or 'random', got {protocol!r}")
+    split = temporal_holdout(liked, test_frac=test_frac, valid_frac=valid_frac, seed=seed)
+    ts = np.sort(liked.df["timestamp"].to_numpy(), kind="stable")
+    test_start = ts[int(round((1 - test_frac) * len(ts)))]  # temporal_holdout's cut
+    dis = disliked.with_df(disliked.df[disliked.df["timestamp"] < test_start])
+    return split, dis
+
+
+def activity_groups(
+    train: Interactions, evalset, shares=(0.2, 0.6, 0.2), names=("cold", "warm", "active")
+) -> np.ndarray:
+    """Label each evaluation row by its user's training activity (#training items): users
+    sorted ascending, the first 20 % 'cold', the next 60 % 'warm', the last 20 % 'active'
+    (the chapter's Fig. 4.7 grouping, over the evaluated users)."""
+    if len(shares) != len(names) or abs(sum(shares) - 1) > 1e-9:
+        raise ValueError(f"shares must sum to 1 and match names, got {shares} for {names}")
+    deg = train.user_degree()[evalset.users.numpy()]
+    order = np.argsort(deg, kind="stable")
+    cuts = np.round(np.cumsum((0,) + tuple(shares)) * len(order)).astype(int)
+    out = np.empty(len(order), dtype=object)
+    for name, a, b in zip(names, cuts[:-1], cuts[1:]):
+        out[order[a:b]] = name
+    return out
 
 
 # ---- context builders ----------------------------------------------------------------

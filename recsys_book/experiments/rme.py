@@ -32,18 +32,11 @@ import torch
 
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.rme import (
-    I_RME,
-    RME,
-    U_RME,
-    WMF,
-    Cofactor,
-    Item2Vec,
-    activity_groups,
-    explicit_split,
-    fit_implicit,
-    sppmi_matrices,
-)
+from recsys_book.data import activity_groups, explicit_split
+from recsys_book.models.item2vec import Item2Vec
+from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
+from recsys_book.models.rme_implicit import fit_implicit
+from recsys_book.models.sppmi import sppmi_matrices
 from recsys_book.utils import repo_root, seed_everything, write_text_atomic
 
 PAPER_ML10M = {  # Table 4.2, MovieLens-10M: Recall@5, NDCG@20, MAP@10

@@ -19,6 +19,10 @@ Eq. (4.30), ``-log sigma(o(k-) - o(k+))`` on distances, is ``fit(..., loss="bpr"
 * :class:`MASR` (Eq. 4.29): o = alpha * o(MDR) + (1 - alpha) * o(MASS) with both parts
   pre-trained and frozen (the authors' code uses a fixed alpha = 0.5).
 
+The paper's training settings (Sec. 4.3.4): Adam, lr 1e-3, batch 256, 4 negatives, d in
+{8, 16, 32, 64}, 50 epochs, alpha = 0.5, APR with eps in {0.5, 1}, lambda_delta = 1
+(``reproduce masr`` says which it uses).
+
 Readings we took where the text is loose (and why):
 
 * The metric is diagonal: ``B`` is a vector, ``d_M^2(x, y) = ||B * (x - y)||^2``
@@ -36,8 +40,6 @@ Readings we took where the text is loose (and why):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,21 +54,6 @@ from recsys_book.nn import (
 
 ATTENTIONS = ("mem-metric", "mem-dot", "nonmem-metric", "nonmem-dot")
 QUERIES = ("user", "playlist", "both")
-
-
-@dataclass
-class MASRConfig:
-    """The paper's settings (Sec. 4.3.4): Adam, lr 1e-3, batch 256, 4 negatives, d in
-    {8, 16, 32, 64}, 50 epochs, alpha = 0.5, APR with eps in {0.5, 1}, lambda_delta = 1."""
-
-    dim: int = 64
-    lr: float = 1e-3
-    batch_size: int = 256
-    n_negatives: int = 4
-    epochs: int = 50
-    alpha: float = 0.5
-    eps: float = 0.5
-    lam_adv: float = 1.0
 
 
 # ---- distances: the squared diagonal Mahalanobis distance of Eq. (4.12) lives in
