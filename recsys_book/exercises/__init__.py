@@ -1,0 +1,176 @@
+"""Exercise checkers: run a learner's function against the library's on named cases.
+
+Every chapter has a module here (``exercises/ch00.py``, ``ch01.py`` ...) with one checker
+per exercise. A checker builds its own inputs (fixed seeds, no notebook state), so it
+gives the same verdict after a kernel restart. It returns ``True`` when every case
+passes and raises :class:`AssertionError` naming the FIRST failing case, with the
+expected and the received value::
+
+    >>> from recsys_book.exercises import ch00
+    >>> ch00.check_ndcg(my_ndcg)          # AssertionError: case 'no hit in the top K' ...
+
+In a notebook, :func:`try_it` prints the verdict instead of raising, so a chapter can run
+the checker on an unanswered stub and still run top to bottom.
+
+The shared pieces, for writing a checker in a few lines:
+
+* :func:`check` ``(cases, fn, ref, name=...)``: call ``fn`` and ``ref`` on every named case
+  (fresh copies of the inputs for each call) and compare with :func:`close`;
+* :func:`close`: tolerant comparison of numbers, tensors, arrays, tuples, lists and dicts;
+* :func:`rejects`: does a checker reject an answer? (used by ``tests/test_exercises.py``).
+
+Solutions live in ``notebooks/solutions/<chapter>.py``; chapters do not execute them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+
+__all__ = ["NotAnswered", "check", "close", "fmt", "rejects", "try_it"]
+
+
+class NotAnswered(AssertionError):
+    """The learner's function is still a stub (returned None or raised NotImplementedError)."""
+
+
+def _as_array(x: Any) -> np.ndarray | None:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy() if x.is_floating_point() else x.cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (int, float, np.number, bool, np.bool_)):
+        return np.asarray(x)
+    return None
+
+
+def close(got: Any, want: Any, atol: float = 1e-6, rtol: float = 1e-6) -> bool:
+    """True when ``got`` matches ``want``: same shape and values within atol + rtol * |want|
+    (NaN matches NaN, inf matches inf of the same sign); tuples/lists and dicts element-wise."""
+    if isinstance(want, dict):
+        return (
+            isinstance(got, dict)
+            and set(got) == set(want)
+            and all(close(got[k], want[k], atol, rtol) for k in want)
+        )
+    if isinstance(want, (tuple, list)):
+        return (
+            isinstance(got, (tuple, list))
+            and len(got) == len(want)
+            and all(close(g, w, atol, rtol) for g, w in zip(got, want))
+        )
+    w, g = _as_array(want), _as_array(got)
+    if w is None:
+        return got == want
+    if g is None:
+        try:
+            g = np.asarray(got, dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+    if g.shape != w.shape:
+        return False
+    try:
+        return bool(
+            np.allclose(
+                g.astype(np.float64), w.astype(np.float64), atol=atol, rtol=rtol, equal_nan=True
+            )
+        )
+    except (TypeError, ValueError):
+        return bool(np.array_equal(g, w))
+
+
+def fmt(x: Any, limit: int = 300) -> str:
+    """A short printable form of a value (shape first for tensors/arrays)."""
+    a = _as_array(x)
+    if a is not None and a.ndim > 0:
+        body = np.array2string(a, precision=4, threshold=20, max_line_width=100)
+        s = f"shape {tuple(a.shape)} {body}"
+    elif a is not None:
+        s = f"{a.item():.6g}" if np.issubdtype(a.dtype, np.floating) else str(a.item())
+    else:
+        s = repr(x)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict):
+    return fn(*copy.deepcopy(args), **copy.deepcopy(kwargs))
+
+
+def check(
+    cases: Mapping[str, tuple | dict | Callable[[], tuple | dict]],
+    fn: Callable,
+    ref: Callable,
+    name: str = "exercise",
+    compare: Callable[[Any, Any], bool] | None = None,
+    atol: float = 1e-6,
+    rtol: float = 1e-6,
+    hint: str = "",
+    cast: Callable[[Any], Any] | None = None,
+) -> bool:
+    """Run ``fn`` (the learner's) and ``ref`` (the library's) on every named case.
+
+    ``cases`` maps a case name to the positional arguments (a tuple), the keyword arguments
+    (a dict), or a zero-argument callable building either (so inputs are made fresh). Each
+    call receives its own deep copy, so a function that modifies its inputs cannot change
+    the reference's. ``compare(got, want) -> bool`` replaces :func:`close`.
+
+    Returns True; raises :class:`NotAnswered` when ``fn`` is a stub (returns None or raises
+    NotImplementedError) and :class:`AssertionError` naming the first failing case with
+    the expected and the received value (and ``hint``), or the exception ``fn`` raised.
+    ``cast`` converts the learner's (non-None) result before comparing, e.g. ``float``.
+    """
+    if not callable(fn):
+        raise NotAnswered(f"{name}: expected a function, got {fmt(fn)}")
+    same = compare or (lambda g, w: close(g, w, atol=atol, rtol=rtol))
+    for case, spec in cases.items():
+        spec = spec() if callable(spec) else spec
+        args, kwargs = (tuple(spec), {}) if not isinstance(spec, dict) else ((), dict(spec))
+        want = _call(ref, args, kwargs)
+        try:
+            got = _call(fn, args, kwargs)
+        except NotImplementedError:
+            raise NotAnswered(f"{name}: not answered yet (NotImplementedError)") from None
+        except Exception as e:  # the learner's bug, reported with its case
+            raise AssertionError(f"{name}: case {case!r} raised {type(e).__name__}: {e}") from e
+        if got is None:
+            raise NotAnswered(f"{name}: not answered yet (the function returned None)")
+        if cast is not None:
+            try:
+                got = cast(got)
+            except (TypeError, ValueError) as e:
+                raise AssertionError(
+                    f"{name}: case {case!r}: the result {fmt(got)} has the wrong type ({e})"
+                ) from None
+        if not same(got, want):
+            msg = f"{name}: case {case!r} failed\n  expected {fmt(want)}\n  got      {fmt(got)}"
+            raise AssertionError(msg + (f"\n  hint: {hint}" if hint else ""))
+    return True
+
+
+def try_it(checker: Callable[..., bool], *answers) -> bool:
+    """Run a checker and print its verdict instead of raising (for notebook cells)."""
+    label = getattr(checker, "__name__", "check")
+    try:
+        checker(*answers)
+    except NotAnswered as e:
+        print(f"… {e}")
+        return False
+    except AssertionError as e:
+        print(f"✗ {e}")
+        return False
+    print(f"✓ {label}: correct")
+    return True
+
+
+def rejects(checker: Callable[..., bool], *answers) -> bool:
+    """True when ``checker`` rejects the answer with an AssertionError (not a stub notice)."""
+    try:
+        checker(*answers)
+    except NotAnswered:
+        return False
+    except AssertionError:
+        return True
+    return False
