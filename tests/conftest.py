@@ -14,6 +14,7 @@ from recsys_book.data import (
     planted_playlists,
     planted_sequences,
     playlist_holdout,
+    random_split,
 )
 
 
@@ -22,6 +23,20 @@ def implicit_split():
     """60 users x 40 items in 4 planted clusters; leave-one-out, 20 sampled negatives."""
     inter, _ = planted_implicit(n_users=60, n_items=40, n_clusters=4, per_user=(8, 16), seed=0)
     return leave_one_out(inter, n_negatives=20, seed=0)
+
+
+@pytest.fixture(scope="session")
+def implicit_random_split():
+    """300 users x 200 items, planted clusters; random per-user 60/20/20 (CoRML, EASE, GF-CF)."""
+    inter, _ = planted_implicit(n_users=300, n_items=200, seed=0)
+    return random_split(inter, seed=0)
+
+
+@pytest.fixture(scope="session")
+def small_implicit():
+    """60 users x 40 items, 5-15 items each: Interactions for exact identities (no split)."""
+    inter, _ = planted_implicit(n_users=60, n_items=40, per_user=(5, 15), seed=1)
+    return inter
 
 
 @pytest.fixture(scope="session")

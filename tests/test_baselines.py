@@ -202,25 +202,3 @@ def test_bad_arguments_raise_clear_errors(split):
         ItemKNN(NU, NI).score_all(torch.tensor([0]))
     with pytest.raises(ValueError, match="built for"):
         ItemKNN(NU + 1, NI).fit(split)
-
-
-# ---- the reproduction command (smoke run on planted data) -------------------------------
-
-
-def test_reproduce_baselines_smoke(tmp_path):
-    from recsys_book.experiments.baselines import main
-
-    rc = main(["--quick", "--planted", "--models", "Item-KNN", "MF-BPR", "--out", str(tmp_path)])
-    assert rc == 0
-    md = (tmp_path / "baselines_smoke.md").read_text()
-    assert "python -m recsys_book reproduce baselines --quick --planted" in md
-    import pandas as pd
-
-    table = pd.read_csv(tmp_path / "baselines_smoke.csv", index_col=0)
-    assert list(table.index) == ["Popularity", "Item-KNN", "MF-BPR"]
-    assert table.loc["MF-BPR", "paper HR@10"] == pytest.approx(0.554)
-    assert table.loc["Item-KNN", "test HR@10"] > table.loc["Popularity", "test HR@10"]
-    grid = pd.read_csv(tmp_path / "baselines_smoke_grid.csv")
-    assert set(grid["model"]) == {"Item-KNN", "MF-BPR"}
-    with pytest.raises(SystemExit):
-        main(["--models", "NotAModel", "--out", str(tmp_path)])

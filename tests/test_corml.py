@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from recsys_book.data import planted_implicit, random_split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import novelty
 from recsys_book.models import Popularity
@@ -25,17 +24,17 @@ from recsys_book.models.linear import (
     signal_features,
 )
 
-
-@pytest.fixture(scope="module")
-def split():
-    inter, _ = planted_implicit(n_users=300, n_items=200, seed=0)
-    return random_split(inter, seed=0)
+# the planted data live in conftest.py (shared with test_linear.py); short local names
 
 
 @pytest.fixture(scope="module")
-def small():
-    inter, _ = planted_implicit(n_users=60, n_items=40, per_user=(5, 15), seed=1)
-    return inter
+def split(implicit_random_split):
+    return implicit_random_split
+
+
+@pytest.fixture(scope="module")
+def small(small_implicit):
+    return small_implicit
 
 
 def _hollow(n, seed):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from recsys_book.data import planted_implicit, random_split
 from recsys_book.evaluate import evaluate
 from recsys_book.models import Popularity
 from recsys_book.models.linear import (
@@ -20,17 +19,12 @@ from recsys_book.models.linear import (
     top_right_singular_vectors,
 )
 
-
-@pytest.fixture(scope="module")
-def split():
-    inter, _ = planted_implicit(n_users=300, n_items=200, seed=0)
-    return random_split(inter, seed=0)
+# the planted data live in conftest.py (shared with test_corml.py)
 
 
 @pytest.fixture(scope="module")
-def small():
-    inter, _ = planted_implicit(n_users=60, n_items=40, per_user=(5, 15), seed=1)
-    return inter
+def small(small_implicit):
+    return small_implicit
 
 
 def test_signal_view_is_R_Dt_C_Dminus_t(small):
@@ -116,7 +110,7 @@ def test_gfcf_matrix_is_linear_plus_ideal_filter(small):
     torch.testing.assert_close(gram(R), R.t() @ R)
 
 
-def test_bad_inputs(small, split):
+def test_bad_inputs(small, implicit_random_split):
     with pytest.raises(ValueError, match="reg must be > 0"):
         EASE(10, 10, reg=0)
     with pytest.raises(ValueError, match="positive int"):
@@ -129,7 +123,8 @@ def test_bad_inputs(small, split):
         EASE(10, 10).fit([1, 2, 3])
 
 
-def test_learning_beats_popularity(split):
+def test_learning_beats_popularity(implicit_random_split):
+    split = implicit_random_split
     kw = {"ks": (10,), "metrics": ("ndcg", "mrr")}
     pop = evaluate(Popularity(split.n_users, split.n_items).fit(split), split.test, **kw)
     ease = evaluate(EASE(split.n_users, split.n_items, reg=50).fit(split), split.test, **kw)

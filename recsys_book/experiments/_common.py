@@ -31,23 +31,29 @@ from recsys_book.utils import write_text_atomic
 PROG = "python -m recsys_book reproduce"
 
 
-def parser(name: str, doc: str | None, seeds: int | None = None) -> argparse.ArgumentParser:
+def parser(
+    name: str, doc: str | None, seeds: int | None = None, planted: bool = False
+) -> argparse.ArgumentParser:
     """The common options: ``--seed`` (first seed), ``--seeds N`` when ``seeds`` is given
-    (its default number of repeated runs), ``--quick`` (smoke run), ``--out`` (folder)."""
+    (its default number of repeated runs), ``--quick`` (smoke run), ``--out`` (folder), and
+    ``--planted`` (planted data instead of the real dataset) when ``planted``."""
     p = argparse.ArgumentParser(
         prog=f"{PROG} {name}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
     if seeds is not None:
         p.add_argument(
-            "--seeds", type=int, default=seeds, help=f"repeated runs, seeds seed..seed+N-1 ({seeds})"
+            "--seeds",
+            type=int,
+            default=seeds,
+            help=f"repeated runs, seeds seed..seed+N-1 ({seeds})",
         )
-    p.add_argument(
-        "--quick", action="store_true", help="smoke run: first grid values, few epochs"
-    )
-    p.add_argument(
-        "--out", default="results", help="folder for the tables (default ./results)"
-    )
+    p.add_argument("--quick", action="store_true", help="smoke run: first grid values, few epochs")
+    p.add_argument("--out", default="results", help="folder for the tables (default ./results)")
+    if planted:
+        p.add_argument(
+            "--planted", action="store_true", help="planted data instead of the real dataset"
+        )
     return p
 
 
@@ -87,21 +93,24 @@ def mean_std(values: Sequence[float], digits: int = 3) -> str:
     return f"{m:.{digits}f} ± {sd:.{digits}f}"
 
 
-def fmt(x, digits: int = 3) -> str:
-    """A table cell: floats rounded, missing values as '-'."""
+def fmt(x, digits: int = 3, missing: str = "-") -> str:
+    """A table cell: floats rounded, missing values (None, NaN) as ``missing``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
+        return missing
     if isinstance(x, float):
         return f"{x:.{digits}f}"
     return str(x)
 
 
-def markdown_table(df: pd.DataFrame, digits: int = 3, index: bool = True) -> str:
-    """A pandas frame as a GitHub markdown table (no extra dependency)."""
+def markdown_table(
+    df: pd.DataFrame, digits: int = 3, index: bool = True, missing: str = "-"
+) -> str:
+    """A pandas frame as a GitHub markdown table (no extra dependency); the index's name
+    heads the first column; missing cells print as ``missing``."""
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for idx, row in df.iterrows():
-        cells = ([str(idx)] if index else []) + [fmt(v, digits) for v in row.tolist()]
+        cells = ([str(idx)] if index else []) + [fmt(v, digits, missing) for v in row.tolist()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

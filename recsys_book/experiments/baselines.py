@@ -27,20 +27,26 @@ size is fixed, not tuned: 64 for MF-BPR and CML, 32 + 64-32-16 for NeuMF++.)
 
 from __future__ import annotations
 
-import argparse
-import itertools
 import time
-from pathlib import Path
 
 import pandas as pd
 import torch
 
 from recsys_book.data import leave_one_out, load_ml100k, planted_implicit
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._common import (
+    command,
+    configs,
+    markdown_table,
+    parser,
+    select,
+    write_results,
+)
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, MFBPR, SLIM, ItemKNN, pretrain_neumf
+from recsys_book.models.linear import EASE
 from recsys_book.train import fit
-from recsys_book.utils import repo_root, seed_everything, write_text_atomic
+from recsys_book.utils import seed_everything
 
 # SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10)
 PAPER = {
@@ -63,12 +69,6 @@ GRIDS = {
 FIT = dict(batch_size=1024, n_negatives=4, patience=5, progress=False)
 
 
-def _configs(grid: dict, quick: bool):
-    keys = list(grid)
-    values = [v[:1] if quick else v for v in grid.values()]
-    return [dict(zip(keys, combo)) for combo in itertools.product(*values)]
-
-
 def _build(name: str, cfg: dict, split, epochs: int, seed: int):
     """Fit one configuration; return (model, best epoch or None)."""
     nu, ni = split.n_users, split.n_items
@@ -78,8 +78,6 @@ def _build(name: str, cfg: dict, split, epochs: int, seed: int):
     if name == "SLIM":
         return SLIM(nu, ni, l1=cfg["l1"], l2=cfg["l2"], n_iter=20).fit(split), None
     if name == "EASE":
-        from recsys_book.models.linear import EASE
-
         return EASE(nu, ni, reg=cfg["reg"]).fit(split), None
     if name == "NeuMF++":
         d = cfg["dim"]
@@ -114,17 +112,8 @@ def run(
     for name, grid in GRIDS.items():
         if models is not None and name not in models:
             continue
-        if name == "EASE":
-            try:
-                import recsys_book.models.linear as _lin  # noqa: F401
-
-                if not hasattr(_lin, "EASE"):
-                    raise ImportError
-            except ImportError:
-                log("EASE is not available (recsys_book.models.linear): skipped")
-                continue
-        best = None
-        for cfg in _configs(grid, quick):
+        candidates = []
+        for cfg in configs(grid, quick):
             t0 = time.perf_counter()
             model, best_epoch = _build(name, cfg, split, epochs, seed)
             valid = evaluate(model, split.valid)["NDCG@10"]
@@ -137,9 +126,9 @@ def run(
             }
             grid_rows.append(row)
             log(f"{name:12s} {cfg} valid NDCG@10 {valid:.4f} (epoch {best_epoch})")
-            if best is None or valid > best[0]:
-                best = (valid, cfg, model, best_epoch)
-        valid, cfg, model, best_epoch = best
+            candidates.append({"valid": valid, "cfg": cfg, "model": model, "epoch": best_epoch})
+        best = select(candidates, key="valid")  # ties keep the grid's first configuration
+        valid, cfg, model, best_epoch = best["valid"], best["cfg"], best["model"], best["epoch"]
         test = evaluate(model, split.test)
         cfg_text = ", ".join(f"{k}={v}" for k, v in cfg.items())
         if best_epoch is not None:
@@ -158,6 +147,10 @@ def run(
 
 
 def _markdown(table: pd.DataFrame, command: str, seconds: float, data: str) -> str:
+    show = table[
+        ["config", "valid NDCG@10", "test HR@10", "test NDCG@10", "paper HR@10", "paper NDCG@10"]
+    ].rename(columns={"config": "selected config"})
+    show.index.name = "model"
     lines = [
         "# SDMR Table 3 baselines, ML-100k, leave-one-out with 100 sampled negatives",
         "",
@@ -167,34 +160,14 @@ def _markdown(table: pd.DataFrame, command: str, seconds: float, data: str) -> s
         "its CML row is compared with our CML (BPR) (the form used in the SDMR comparison).",
         "Popularity is the floor. Grids: see `recsys_book/experiments/baselines.py`.",
         "",
-        "| model | selected config | valid NDCG@10 | test HR@10 | test NDCG@10 | paper HR@10 | paper NDCG@10 |",
-        "|---|---|---|---|---|---|---|",
+        markdown_table(show.astype({c: float for c in show.columns[1:]})),
     ]
-    for name, r in table.iterrows():
-
-        def f(x):
-            return "-" if x is None or pd.isna(x) else f"{float(x):.3f}"
-
-        lines.append(
-            f"| {name} | {r['config']} | {f(r['valid NDCG@10'])} | {f(r['test HR@10'])} | "
-            f"{f(r['test NDCG@10'])} | {f(r['paper HR@10'])} | {f(r['paper NDCG@10'])} |"
-        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m recsys_book reproduce baselines",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--seed", type=int, default=0, help="split and training seed (default 0)")
-    p.add_argument("--quick", action="store_true", help="one configuration per model, <= 15 epochs")
-    p.add_argument(
-        "--planted", action="store_true", help="planted data instead of ML-100k (smoke run)"
-    )
+    p = parser("baselines", __doc__, planted=True)
     p.add_argument("--models", nargs="*", default=None, help=f"a subset of {list(GRIDS)}")
-    p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)
     if args.models is not None:
         bad = [m for m in args.models if m not in GRIDS]
@@ -211,14 +184,10 @@ def main(argv=None) -> int:
     split = leave_one_out(inter, n_negatives=100, seed=args.seed)
     table, grid = run(split, quick=args.quick, seed=args.seed, models=args.models)
     seconds = time.perf_counter() - t0
-    folder = Path(args.out) if args.out else (repo_root() or Path.cwd()) / "results"
     suffix = "" if not (args.quick or args.planted or args.models) else "_smoke"
-    name = f"baselines{suffix}"
-    cmd = "python -m recsys_book reproduce baselines" + (f" {' '.join(argv)}" if argv else "")
-    write_text_atomic(folder / f"{name}.csv", table.to_csv())
-    write_text_atomic(folder / f"{name}_grid.csv", grid.to_csv(index=False))
-    write_text_atomic(folder / f"{name}.md", _markdown(table, cmd.strip(), seconds, data))
-    print(_markdown(table, cmd.strip(), seconds, data))
+    md = _markdown(table, command("baselines", argv), seconds, data)
+    write_results(args.out, f"baselines{suffix}", {"": table, "_grid": grid}, md)
+    print(md)
     return 0
 
 

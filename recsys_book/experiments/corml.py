@@ -15,25 +15,25 @@ Hyper-parameters are selected on the VALIDATION part by NDCG@10 from small grids
 
 The authors' defaults (256 singular vectors, lam 0.75, t 0.1, rho 5e3, 50 iterations) are
 reported as their own row. Fit times are wall-clock seconds of a cold fit on this machine.
+``--quick`` keeps the first value of every grid (a smoke run; ``--planted`` for planted data).
 """
 
 from __future__ import annotations
-
-import argparse
-import time
-from pathlib import Path
 
 import pandas as pd
 
 from recsys_book.data import load_ml100k, planted_implicit, random_split
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._common import command, markdown_table, parser, timed, write_results
 from recsys_book.models import Popularity
+from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.corml import CoRML
 from recsys_book.models.linear import EASE, GFCF
-from recsys_book.utils import repo_root, seed_everything, write_text_atomic
+from recsys_book.utils import seed_everything
 
 METRICS = ("ndcg", "mrr", "novelty")
 KS = (5, 10, 20)
+T_SWEEP = (-0.2, -0.1, 0.0, 0.1, 0.2)  # Fig. 2
 COLS = ["NDCG@5", "NDCG@10", "NDCG@20", "MRR@5", "MRR@10", "MRR@20", "Novelty@10"]
 # CoRML paper, Table 2, ML-20M column (the paper has no ML-100k): a reference, not a target
 PAPER_ML20M = {
@@ -43,6 +43,10 @@ PAPER_ML20M = {
     "SLIM": (0.2710, 0.4621),
     "CML": (0.2326, 0.3932),
 }
+EASE_REGS = (50.0, 100.0, 250.0, 500.0, 1000.0)
+GFCF_KS = (16, 32, 64, 128, 256)
+# CoRML's coordinate search, one knob after the other from the authors' defaults
+CORML_SEARCH = {"n_singular": (16, 32, 64, 128), "lam": (0.5, 0.75, 0.9), "t": T_SWEEP}
 
 
 def _eval(model, split, part="test"):
@@ -51,15 +55,18 @@ def _eval(model, split, part="test"):
     return {k: v for k, v in res.items() if k in COLS}
 
 
-def _timed_fit(model, split, **kw):
-    t0 = time.perf_counter()
-    model.fit(split, **kw)
-    return time.perf_counter() - t0
+def _timed_fit(model, split, **kw) -> float:
+    return timed(model.fit, split, **kw)[1]
 
 
-def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
+def _first(values, quick: bool):
+    return tuple(values)[:1] if quick else tuple(values)
+
+
+def run(split, iterations: int = 10, rho: float = 500.0, quick: bool = False, log=print) -> dict:
+    """Every model of the table, tuned on validation; ``quick``: first grid values only."""
     n_u, n_i = split.n_users, split.n_items
-    rows, notes, grid_rows = {}, [], []
+    rows, grid_rows = {}, []
 
     def record(name, model, fit_s, params):
         res = _eval(model, split)
@@ -85,20 +92,13 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
     pop = Popularity(n_u, n_i)
     record("Popularity", pop, _timed_fit(pop, split), "")
 
-    try:
-        from recsys_book.models.baselines import ItemKNN
+    knn = ItemKNN(n_u, n_i)
+    record("ItemKNN", knn, _timed_fit(knn, split), "library defaults")
 
-        knn = ItemKNN(n_u, n_i)
-        record("ItemKNN", knn, _timed_fit(knn, split), "library defaults")
-    except Exception as exc:  # noqa: BLE001 - the module may not exist yet
-        notes.append(
-            f"ItemKNN skipped: recsys_book.models.baselines.ItemKNN unavailable ({type(exc).__name__})."
-        )
-
-    # EASE
+    # EASE (a tie on validation keeps the larger reg, as max over (score, value) does)
     best = max(
         (valid_score(EASE(n_u, n_i, reg=r).fit(split), "EASE", reg=r), r)
-        for r in (50.0, 100.0, 250.0, 500.0, 1000.0)
+        for r in _first(EASE_REGS, quick)
     )
     ease = EASE(n_u, n_i, reg=best[1])
     record("EASE", ease, _timed_fit(ease, split), f"reg={best[1]:g}")
@@ -106,7 +106,7 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
 
     # GF-CF (one SVD, reused across k)
     gf = GFCF(n_u, n_i)
-    best = max((valid_score(gf.fit(split, k=k), "GF-CF", k=k), k) for k in (16, 32, 64, 128, 256))
+    best = max((valid_score(gf.fit(split, k=k), "GF-CF", k=k), k) for k in _first(GFCF_KS, quick))
     gf = GFCF(n_u, n_i, k=best[1])
     record("GF-CF", gf, _timed_fit(gf, split), f"k={best[1]}, alpha=0.3")
 
@@ -122,13 +122,9 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
     # CoRML, coordinate search on validation
     m = CoRML(n_u, n_i, rho=rho, iterations=iterations)
     cfg = {"n_singular": 256, "lam": 0.75, "t": 0.1}
-    for knob, values in (
-        ("n_singular", (16, 32, 64, 128)),
-        ("lam", (0.5, 0.75, 0.9)),
-        ("t", (-0.2, -0.1, 0.0, 0.1, 0.2)),
-    ):
+    for knob, values in CORML_SEARCH.items():
         scores = []
-        for v in values:
+        for v in _first(values, quick):
             trial = {**cfg, knob: v}
             m.fit(split, **trial)
             scores.append((valid_score(m, "CoRML", **trial, rho=rho, iterations=iterations), v))
@@ -144,7 +140,7 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
 
     # t sweep (Fig. 2) at the selected k, lam: test metrics, cold fits
     sweep = []
-    for t in (-0.2, -0.1, 0.0, 0.1, 0.2):
+    for t in T_SWEEP:
         sm = CoRML(n_u, n_i, rho=rho, iterations=iterations, **{**cfg, "t": t}).fit(split)
         res = _eval(sm, split)
         sweep.append({"t": t, **{k: res[k] for k in ("NDCG@10", "MRR@10", "Novelty@10")}})
@@ -153,7 +149,6 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
         )
     return {
         "rows": rows,
-        "notes": notes,
         "grid": pd.DataFrame(grid_rows),
         "sweep": pd.DataFrame(sweep),
         "cfg": cfg,
@@ -163,28 +158,25 @@ def run(split, iterations: int = 10, rho: float = 500.0, log=print) -> dict:
     }
 
 
-def _markdown(out, dataset: str, command: str) -> str:
+def _markdown(out, dataset: str, cmd: str) -> str:
     table = pd.DataFrame(out["rows"]).T
+    table.index.name = "model"
     num = table[COLS].astype(float)
+    show = num.assign(
+        **{"fit (s)": table["fit_s"].astype(str), "hyper-parameters": table["params"]}
+    )
     lines = [
         f"# CoRML Table 2 / Fig. 2 on {dataset}",
         "",
-        f"Produced by `{command}`.",
+        f"Produced by `{cmd}`.",
         "",
         (
             "Random per-user 60/20/20 split, full ranking, test part; hyper-parameters selected on "
             "validation NDCG@10 (grids in `recsys_book/experiments/corml.py`)."
         ),
         "",
-        "| model | " + " | ".join(COLS) + " | fit (s) | hyper-parameters |",
-        "|---|" + "---|" * (len(COLS) + 2),
+        markdown_table(show, digits=4),
     ]
-    for name, r in table.iterrows():
-        lines.append(
-            f"| {name} | "
-            + " | ".join(f"{num.loc[name, c]:.4f}" for c in COLS)
-            + f" | {r['fit_s']} | {r['params']} |"
-        )
     ease, cor = num.loc["EASE"], num.loc["CoRML (tuned on valid)"]
     gf = num.loc["GF-CF"]
 
@@ -211,14 +203,11 @@ def _markdown(out, dataset: str, command: str) -> str:
         "",
         "## Normalization strength t (Fig. 2), test part",
         "",
-        "| t | NDCG@10 | MRR@10 | Novelty@10 |",
-        "|---|---|---|---|",
+        markdown_table(
+            out["sweep"].assign(t=out["sweep"]["t"].map("{:+.1f}".format)), digits=4, index=False
+        ),
     ]
     sw = out["sweep"]
-    for _, r in sw.iterrows():
-        lines.append(
-            f"| {r['t']:+.1f} | {r['NDCG@10']:.4f} | {r['MRR@10']:.4f} | {r['Novelty@10']:.4f} |"
-        )
     nov = sw["Novelty@10"].to_numpy()
     mono = bool((nov[1:] < nov[:-1]).all())
     lines += [
@@ -237,24 +226,13 @@ def _markdown(out, dataset: str, command: str) -> str:
         + ".",
         "",
     ]
-    for n in out["notes"]:
-        lines.append(f"Note: {n}")
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m recsys_book reproduce corml",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    p = parser("corml", __doc__, planted=True)
     p.add_argument("--iterations", type=int, default=10, help="ADMM iterations of the tuned CoRML")
     p.add_argument("--rho", type=float, default=500.0, help="ADMM rho of the tuned CoRML")
-    p.add_argument(
-        "--planted", action="store_true", help="planted data instead of ML-100k (smoke run)"
-    )
-    p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)
     seed_everything(args.seed)
     if args.planted:
@@ -264,18 +242,15 @@ def main(argv=None) -> int:
         inter = load_ml100k()
         dataset = "MovieLens-100k"
     split = random_split(inter, seed=args.seed)
-    out = run(split, iterations=args.iterations, rho=args.rho)
-    folder = Path(args.out) if args.out else (repo_root() or Path.cwd()) / "results"
+    out = run(split, iterations=args.iterations, rho=args.rho, quick=args.quick)
     name = "corml_planted" if args.planted else "corml"
+    name += "_quick" if args.quick else ""
     table = pd.DataFrame(out["rows"]).T
     table.index.name = "model"
     sweep = out["sweep"].assign(model="CoRML t sweep").set_index("model")
     csv = pd.concat([table, sweep], axis=0)
-    write_text_atomic(folder / f"{name}.csv", csv.to_csv())
-    write_text_atomic(folder / f"{name}_grid.csv", out["grid"].to_csv(index=False))
-    cmd = "python -m recsys_book reproduce corml" + (" " + " ".join(argv) if argv else "")
-    md = _markdown(out, dataset, cmd)
-    write_text_atomic(folder / f"{name}.md", md)
+    md = _markdown(out, dataset, command("corml", argv))
+    write_results(args.out, name, {"": csv, "_grid": out["grid"]}, md)
     print(md)
     return 0
 

@@ -1,7 +1,6 @@
 """Dissertation Tables 4.4-4.6 (MASR family) on the data we have.
 
-    python -m recsys_book reproduce masr
-
+    python -m recsys_book reproduce masr [--datasets planted,ml100k] [--out results]
 
 Datasets: planted playlists (``planted_playlists``, defaults) and MovieLens-100k cut into
 sessions (``ml100k_playlists``: 1-hour gap, <= 50, >= 5 liked movies (rating >= 4) per
@@ -22,11 +21,12 @@ Baselines: Popularity, MF-BPR and CML (user-song and playlist-song, the better o
 validation is reported, as the paper does), FISM (member songs, dot product) and CMN
 (one hop over neighbour playlists). MDR's L2 weight lambda_Theta is picked from
 {0, 0.01, 0.1} on validation (the paper tunes it too); MASS uses none (time).
+
+``--quick`` (smoke run): 2 BPR epochs, 1 APR epoch, MDR's L2 weight 0 only.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 
@@ -36,12 +36,19 @@ import torch
 from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._common import (
+    command,
+    markdown_table,
+    parser,
+    select,
+    write_results,
+)
 from recsys_book.models.base import Popularity, Recommender
 from recsys_book.models.baselines import CML, MFBPR
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists, pmi_attention_correlation
 from recsys_book.models.memory import CMN, FISM
 from recsys_book.train import fit
-from recsys_book.utils import repo_root, seed_everything, write_text_atomic
+from recsys_book.utils import seed_everything
 
 # Table 4.4 / 4.5 / 4.6 and Fig. 4.13, (30Music hit@10, ndcg@10, AOTM hit@10, ndcg@10)
 PAPER = {
@@ -110,16 +117,16 @@ def run(
 
     record("Popularity", Popularity(nu, ni).fit(split))
     for name, cls, lr in (("MF-BPR", MFBPR, 1e-2), ("CML", CML, 1e-2)):
-        best = None
+        sides = []
         for side in ("user", "playlist"):
             inner = cls(nu if side == "user" else P, ni, dim)
             model = inner if side == "user" else _PlaylistAsUser(inner)
             model, s = train(model, lr)
             v = evaluate(model, split.valid)["NDCG@10"]
-            if best is None or v > best[0]:
-                best = (v, model, s, side)
-        record(name, best[1], best[2])
-        rows[name]["note"] = f"{best[3]}-song"
+            sides.append({"valid": v, "model": model, "seconds": s, "side": side})
+        best = select(sides, key="valid")
+        record(name, best["model"], best["seconds"])
+        rows[name]["note"] = f"{best['side']}-song"
     for name, make, lr in (
         ("FISM", lambda: FISM(nu, ni, dim), 1e-2),
         ("CMN", lambda: CMN(split.n_users, split.n_items, split, dim), 3e-3),
@@ -127,14 +134,13 @@ def run(
         m, s = train(make(), lr)
         record(name, m, s)
     # lambda_Theta of Eq. (4.30) for MDR, chosen on validation (MDR overfits without it)
-    best = None
+    regs = []
     for reg in reg_grid:
         m, s = train(MDR(nu, ni, P, dim), 1e-2, reg=reg)
-        v = evaluate(m, split.valid)["NDCG@10"]
-        if best is None or v > best[0]:
-            best = (v, m, s, reg)
-    _, mdr, s, mdr_reg = best
-    record("MDR", mdr, s)
+        regs.append({"valid": evaluate(m, split.valid)["NDCG@10"], "model": m, "s": s, "reg": reg})
+    best = select(regs, key="valid")
+    mdr, mdr_reg = best["model"], best["reg"]
+    record("MDR", mdr, best["s"])
     rows["MDR"]["note"] = f"reg {mdr_reg}"
     mass, s = train(MASS(nu, ni, P, dim), 3e-3)
     record("MASS", mass, s)
@@ -228,29 +234,12 @@ def orderings(t: pd.DataFrame, extra: dict) -> list[tuple[str, bool, str]]:
     return out
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    """A pipe table without the optional tabulate dependency."""
-
-    def cell(v):
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return ""
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
-
-    head = "| model | " + " | ".join(df.columns) + " |"
-    sep = "|---" * (len(df.columns) + 1) + "|"
-    body = [
-        "| " + str(i) + " | " + " | ".join(cell(v) for v in r) + " |"
-        for i, r in zip(df.index, df.to_numpy())
-    ]
-    return "\n".join([head, sep, *body])
-
-
-def _markdown(tables: dict, checks: dict, extras: dict, command: str, args) -> str:
+def _markdown(tables: dict, checks: dict, extras: dict, cmd: str, args) -> str:
     lines = [
         "# MASR family (dissertation Tables 4.4-4.6, Fig. 4.13) on planted playlists and "
         "ML-100k sessions",
         "",
-        f"Produced by `{command}` (d = {args.dim}, {args.epochs} BPR epochs, "
+        f"Produced by `{cmd}` (d = {args.dim}, {args.epochs} BPR epochs, "
         f"{args.apr_epochs} APR epochs, eps = {args.eps}, lambda = 1, seed {args.seed}). "
         "Test HR@10 / NDCG@10, 100 sampled candidates, best validation epoch. The paper's "
         "numbers are on 30Music / AOTM (not available offline): compare "
@@ -268,12 +257,13 @@ def _markdown(tables: dict, checks: dict, extras: dict, command: str, args) -> s
         show["paper AOTM"] = [
             f"{PAPER[k][2]:.3f} / {PAPER[k][3]:.3f}" if k in PAPER else "" for k in show.index
         ]
+        show.index.name = "model"
         n = extras[ds]["n_test"]
         se = (0.6 * 0.4 / n) ** 0.5
         lines += [
             f"## {ds}",
             "",
-            _md_table(show),
+            markdown_table(show, missing=""),
             "",
             f"{n} test playlists: the standard error of an HR@10 near 0.6 is {se:.3f}, so a "
             f"difference between two models below about {2 * se * 2**0.5:.3f} is not resolved "
@@ -303,22 +293,23 @@ def _markdown(tables: dict, checks: dict, extras: dict, command: str, args) -> s
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m recsys_book reproduce masr",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    ap = parser("masr", __doc__)
     ap.add_argument("--dim", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=12, help="BPR epochs (best on validation kept)")
     ap.add_argument("--apr-epochs", type=int, default=6, help="APR epochs after the BPR checkpoint")
     ap.add_argument("--eps", type=float, default=0.5)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--datasets", default="planted,ml100k", help="comma list of planted, ml100k")
     ap.add_argument(
         "--ml-ablations", action="store_true", help="also run Tables 4.5-4.6 on ML-100k (slow)"
     )
-    ap.add_argument("--out", default=None, help="output folder (default: <repo>/results)")
     args = ap.parse_args(argv)
+    reg_grid = (0.0, 0.01, 0.1)
+    if args.quick:
+        args.epochs, args.apr_epochs, reg_grid = (
+            min(args.epochs, 2),
+            min(args.apr_epochs, 1),
+            (0.0,),
+        )
     seed_everything(args.seed)
     torch.set_num_threads(2)
     tables, checks, extras = {}, {}, {}
@@ -338,18 +329,19 @@ def main(argv=None) -> int:
             ap.error(f"unknown dataset {ds!r}; choose from planted, ml100k")
         split = playlist_holdout(inter, seed=args.seed)
         print(f"{name}: {split}")
-        t, extra = run(split, args.dim, args.epochs, args.apr_epochs, args.eps, ablations)
+        t, extra = run(
+            split, args.dim, args.epochs, args.apr_epochs, args.eps, ablations, reg_grid=reg_grid
+        )
         tables[name], extras[name], checks[name] = t, extra, orderings(t, extra)
         for c, ok, d in checks[name]:
             print(f"  {'HOLDS ' if ok else 'FAILS '} {c}: {d}")
     if not tables:
         ap.error("no dataset selected")
-    folder = repo_root() / "results" if args.out is None else __import__("pathlib").Path(args.out)
     csv = pd.concat({k: v for k, v in tables.items()}, names=["dataset", "model"])
-    write_text_atomic(folder / "masr.csv", csv.to_csv())
-    cmd = "python -m recsys_book reproduce masr" + (" " + " ".join(argv) if argv else "")
-    write_text_atomic(folder / "masr.md", _markdown(tables, checks, extras, cmd, args))
-    print(f"wrote {folder / 'masr.csv'} and {folder / 'masr.md'}")
+    md = _markdown(tables, checks, extras, command("masr", argv), args)
+    stem = "masr_quick" if args.quick else "masr"
+    paths = write_results(args.out, stem, {"": csv}, md)
+    print("wrote " + " and ".join(str(x) for x in paths))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Table 4.2 of the dissertation (RME, Ch. 4.2) on MovieLens-100k.
 
     python -m recsys_book reproduce rme [--seeds 5] [--grid 0.1,1,10] [--no-implicit]
+                                        [--protocol temporal|random] [--planted] [--quick]
 
 Protocol (the chapter's, on the data we have): ML-100k as explicit data, liked = rating >= 4,
 disliked = rating <= 2 (``split_likes``); ``temporal_holdout`` on the liked interactions: the
@@ -15,29 +16,31 @@ first split; ALS stops when validation NDCG@100 stops improving
 (at most 10 sweeps), as in the authors' code. Co-occurrence weight w = 1, shift s = 1,
 c0 = 1, c1 = 10. Algorithm 2 (implicit version: dislikes hidden, then inferred) with
 tau = 0.2, at most 3 EM iterations.
-Writes results/rme.csv (one row per model and split) and results/rme.md.
+Writes <out>/rme.csv (one row per model and split) and <out>/rme.md (``--out``, default
+./results). ``--quick``: one split, the first lambda of the grid, 2 ALS sweeps, 1 EM iteration;
+``--planted``: planted explicit ratings instead of ML-100k (both for a smoke run).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
+from recsys_book.data import activity_groups, explicit_split, load_ml100k, planted_explicit
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._common import command, mean_std, parser, write_results
 from recsys_book.models.base import Popularity
-from recsys_book.data import activity_groups, explicit_split
+from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.item2vec import Item2Vec
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
 from recsys_book.models.rme_implicit import fit_implicit
 from recsys_book.models.sppmi import sppmi_matrices
-from recsys_book.utils import repo_root, seed_everything, write_text_atomic
+from recsys_book.utils import seed_everything
 
 PAPER_ML10M = {  # Table 4.2, MovieLens-10M: Recall@5, NDCG@20, MAP@10
     "Item-KNN": (0.0137, 0.0338, 0.0397),
@@ -58,15 +61,6 @@ def _metrics(model, evalset) -> dict:
     return {k: r[k] for k in MAIN + CURVE}
 
 
-def _itemknn():
-    try:
-        from recsys_book.models.baselines import ItemKNN  # noqa: F401
-
-        return ItemKNN
-    except ImportError:
-        return None
-
-
 def _fit_als(name, split, dis, mats, lam, k, sweeps):
     m = ALS[name](split.n_users, split.n_items, k=k, lam=lam)
     return m.fit(
@@ -81,12 +75,7 @@ def _fit_als(name, split, dis, mats, lam, k, sweeps):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m recsys_book reproduce rme",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--seeds", type=int, default=5, help="repeated splits (default 5)")
+    p = parser("rme", __doc__, seeds=5, planted=True)
     p.add_argument("--grid", default="0.1,1,10", help="lambda grid, comma separated")
     p.add_argument("--k", type=int, default=40)
     p.add_argument("--sweeps", type=int, default=10, help="max ALS sweeps")
@@ -99,22 +88,25 @@ def main(argv=None) -> int:
         help="temporal: the chapter's global temporal hold-out (writes rme.*); "
         "random: per-user random 70/10/20 of the likes (writes rme_random.*)",
     )
-    p.add_argument("--out", default=None, help="results folder (default <repo>/results)")
     args = p.parse_args(argv)
-    args.argv = " ".join(sys.argv[1:] if argv is None else list(argv))
+    args.command = command("rme", sys.argv[1:] if argv is None else list(argv))
     if args.seeds < 1:
         p.error("--seeds must be >= 1")
     grid = [float(x) for x in args.grid.split(",") if x.strip()]
+    em_iter = 3
+    if args.quick:
+        args.seeds, grid, args.sweeps, em_iter = 1, grid[:1], min(args.sweeps, 2), 1
     warnings.filterwarnings("ignore", message="Sparse")
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
-    from recsys_book.data import load_ml100k
-
-    out_dir = Path(args.out) if args.out else (repo_root() or Path.cwd()) / "results"
-    inter = load_ml100k()
+    if args.planted:
+        inter, _ = planted_explicit(seed=args.seed)
+        args.dataset = "planted explicit ratings (300 x 200)"
+    else:
+        inter = load_ml100k()
+        args.dataset = "MovieLens-100k"
     t0 = time.time()
     rows, chosen, groups_rows, alg2_rows = [], {}, [], []
-    ItemKNN = _itemknn()
-    for seed in range(args.seeds):
+    for seed in range(args.seed, args.seed + args.seeds):
         seed_everything(seed)
         split, dis = explicit_split(
             inter,
@@ -126,7 +118,7 @@ def main(argv=None) -> int:
             protocol=args.protocol,
         )
         mats = sppmi_matrices(split.train, dis, shift=1.0)
-        if seed == 0:  # one lambda for all models (as in the chapter), on split 0's validation
+        if seed == args.seed:  # one lambda for all models (the chapter's), on split 0's validation
             scores = {}
             for lam in grid:
                 m = _fit_als("RME", split, dis, mats, lam, args.k, args.sweeps)
@@ -136,16 +128,15 @@ def main(argv=None) -> int:
         models = {
             "Popularity": Popularity(split.n_users, split.n_items).fit(split),
             "Item2Vec": Item2Vec(split.n_users, split.n_items, k=args.k).fit(split, matrices=mats),
+            "Item-KNN": ItemKNN(split.n_users, split.n_items).fit(split),
         }
-        if ItemKNN is not None:
-            models["Item-KNN"] = ItemKNN(split.n_users, split.n_items).fit(split)
         for name in ALS:
             models[name] = _fit_als(name, split, dis, mats, chosen[name], args.k, args.sweeps)
         if not args.no_implicit:
             alg2, hist = fit_implicit(
                 split,
                 tau=args.tau,
-                max_iter=3,
+                max_iter=em_iter,
                 seed=seed,
                 metric="NDCG@100",
                 n_sweeps=args.sweeps,
@@ -175,30 +166,16 @@ def main(argv=None) -> int:
                 )
         print(f"split {seed}: done ({time.time() - t0:.0f} s)", flush=True)
     df = pd.DataFrame(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = "rme" if args.protocol == "temporal" else "rme_random"
-    write_text_atomic(out_dir / f"{stem}.csv", df.to_csv(index=False))
-    write_text_atomic(
-        out_dir / f"{stem}.md",
-        _report(
-            df,
-            pd.DataFrame(groups_rows),
-            alg2_rows,
-            chosen,
-            args,
-            ItemKNN is not None,
-            time.time() - t0,
-        ),
-    )
-    print((out_dir / f"{stem}.md").read_text())
+    stem += "_planted" if args.planted else ""
+    stem += "_quick" if args.quick else ""
+    md = _report(df, pd.DataFrame(groups_rows), alg2_rows, chosen, args, time.time() - t0)
+    write_results(args.out, stem, {"": df}, md)
+    print(md)
     return 0
 
 
-def _fmt(s: pd.Series) -> str:
-    return f"{s.mean():.4f} ± {s.std(ddof=1) if len(s) > 1 else 0:.4f}"
-
-
-def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
+def _report(df, groups, alg2_rows, chosen, args, seconds) -> str:
     order = [
         m
         for m in [
@@ -215,9 +192,9 @@ def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
         if m in set(df["model"])
     ]
     lines = [
-        "# RME, Table 4.2 on MovieLens-100k",
+        f"# RME, Table 4.2 on {args.dataset}",
         "",
-        f"Produced by `{('python -m recsys_book reproduce rme ' + args.argv).strip()}` "
+        f"Produced by `{args.command}` "
         f"({args.seeds} splits, k = {args.k}, {seconds:.0f} s on this machine's CPU).",
         "",
         "Protocol: liked = rating >= 4, disliked = rating <= 2; "
@@ -256,9 +233,7 @@ def _report(df, groups, alg2_rows, chosen, args, has_knn, seconds) -> str:
         d = df[df["model"] == m]
         paper = PAPER_ML10M.get(m)
         ptxt = " / ".join(f"{x:.4f}" for x in paper) if paper else "–"
-        lines.append(f"| {m} | " + " | ".join(_fmt(d[c]) for c in MAIN) + f" | {ptxt} |")
-    if not has_knn:
-        lines += ["", "Item-KNN: `recsys_book.models.baselines.ItemKNN` does not exist; not run."]
+        lines.append(f"| {m} | " + " | ".join(mean_std(d[c], 4) for c in MAIN) + f" | {ptxt} |")
     mean = df.groupby("model")[MAIN].mean()
     lines += [
         "",
