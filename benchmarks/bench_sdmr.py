@@ -16,7 +16,8 @@ Levers (cumulative, in this order):
 * ``fused``: Eq. (9)'s z = ||tanh(W_c q + W_c' v_k)||^2 and Eq. (13)'s square(tanh(.)) as
   custom autograd Functions with a hand-written backward (tanh saved, not recomputed:
   ``fused+recompute`` recomputes it in the backward instead, trading a pass for memory);
-* ``library``: ``recsys_book.models.sdmr.SDM`` as it is now;
+* ``library``: ``recsys_book.models.sdmr.SDM`` as it is now (mulsum + additive + merged;
+  the fused backward is available as ``SDM.fused_backward = True`` but off: not faster here);
 * ``compiled``: ``torch.compile`` of the library's step (``--compile``; its one-off compile
   time is printed separately).
 

@@ -320,10 +320,12 @@ def _sdm_before(m, users, items, context, mask):
     return m.w_e(e).squeeze(-1)
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("hops", [1, 3])
-def test_fused_sdm_equals_the_plain_equations_values_and_gradients(hops):
+def test_fast_sdm_equals_the_plain_equations_values_and_gradients(hops, fused):
     torch.manual_seed(0)
     m = SDM(U, I, dim=D, hops=hops, init_std=0.5).double()
+    m.fused_backward = fused
     users, items, ctx, mask = _inputs(B=6, C=4, s=5, seed=3)
     mask[0, :2] = False  # some padding (every row keeps a real item)
     ctx = ctx.masked_fill(~mask, I)

@@ -220,6 +220,11 @@ class SDM(Recommender):
     ``hops``. score = -o_SDM (Eq. 17).
     """
 
+    # hand-written backward for the tanh terms (_TanhSqNorm, _TanhSquare): exact, but not
+    # faster in benchmarks/bench_sdmr.py on 2 shared cores (CPU s 1.09x vs 1.17x without it),
+    # so off by default; the autograd path below is the one measured fastest
+    fused_backward: bool = False
+
     def __init__(
         self,
         n_users: int,
@@ -277,7 +282,7 @@ class SDM(Recommender):
 
     def _sq_norm(self, qa: torch.Tensor, ck: torch.Tensor) -> torch.Tensor:
         """||f(qa_c + ck_k)||^2: (B, C, d), (B, s, d) -> (B, C, s)."""
-        if self.f is torch.tanh:
+        if self.fused_backward and self.f is torch.tanh:
             return _TanhSqNorm.apply(qa, ck)  # same values, hand-written backward
         comb = self.f(qa[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
         return (comb * comb).sum(-1)
@@ -302,7 +307,7 @@ class SDM(Recommender):
         """square(r_ijk), r_ijk = f(W_d [p_ij; v_out_k] + b_d), Eq. (13). (B, C, s, d)"""
         dk = self.W_d.part_b(self.item_out(context))  # (B, s, d)
         pa = self.W_d.part_a(p)  # (B, C, d)
-        if self.f is torch.tanh:
+        if self.fused_backward and self.f is torch.tanh:
             return _TanhSquare.apply(pa, dk)
         r = self.f(pa[:, :, None, :] + dk[:, None, :, :])
         return r * r
