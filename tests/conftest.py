@@ -55,6 +55,15 @@ def sequence_split():
 
 
 @pytest.fixture(scope="session")
+def long_short_split():
+    """Planted Markov sequences with short (3) and long-term (8) contexts (chapter 07)."""
+    from recsys_book.data.splits import add_long_short_context
+
+    inter, _ = planted_sequences(n_users=60, n_items=40, n_clusters=4, length=(10, 20), seed=0)
+    return add_long_short_context(leave_one_out(inter, n_negatives=20, seed=0), s=3, l=8)
+
+
+@pytest.fixture(scope="session")
 def playlist_split():
     """Planted playlists; one held-out track per playlist, member songs as context."""
     inter, _ = planted_playlists(n_users=30, n_songs=60, n_themes=4, seed=0)

@@ -29,6 +29,7 @@ from recsys_book.models.linear import EASE, GFCF
 from recsys_book.models.lrml import LRML
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists
 from recsys_book.models.memory import CMN, FISM
+from recsys_book.models.qualse import AASVD, AGRU, ALSTM, ALSTMAASVD, QUALE, QUALSE, QUASE
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
 from recsys_book.models.rme_implicit import sample_dislikes
 from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted
@@ -81,6 +82,7 @@ def _c(cls, *a, data="implicit", fit_kw=None, **kw):
 
 
 PL = {"exclude_by": "playlist"}
+LS = "long_short"
 MODELS: dict[str, Spec] = {
     "Popularity": _c(Popularity),
     "Random": Spec(lambda s: RandomModel(s.n_users, s.n_items, seed=0).fit(s), learns=False),
@@ -122,13 +124,25 @@ MODELS: dict[str, Spec] = {
         lambda s: _fit(CMN(s.n_users, s.n_items, s, dim=8, max_neighbours=10), s, **PL),
         "playlist",
     ),
+    "QUALE": _g(QUALE, 8, data=LS),
+    "AASVD": _g(AASVD, 8, data=LS),
+    "QUASE": _g(QUASE, 8, data=LS),
+    "ALSTM": _g(ALSTM, 8, data=LS),
+    "AGRU": _g(AGRU, 8, data=LS),
+    "QUALSE": _g(QUALSE, 8, data=LS),
+    "ALSTM+AASVD": _g(ALSTMAASVD, 8, data=LS),
 }
 
 
 @pytest.fixture(scope="module")
-def fitted(request, implicit_split, sequence_split, playlist_split):
+def fitted(request, implicit_split, sequence_split, playlist_split, long_short_split):
     """Each model fitted once per module (the builders are seeded)."""
-    splits = {"implicit": implicit_split, "sequence": sequence_split, "playlist": playlist_split}
+    splits = {
+        "implicit": implicit_split,
+        "sequence": sequence_split,
+        "playlist": playlist_split,
+        "long_short": long_short_split,
+    }
     cache: dict = {}
 
     def get(name):
@@ -253,7 +267,7 @@ def test_every_model_of_the_library_is_in_the_contract_list(fitted):
         for _, cls in inspect.getmembers(mod, inspect.isclass):
             if issubclass(cls, Recommender) and cls.__module__ == mod.__name__:
                 classes.add(cls)
-    abstract = {"Recommender", "ClosedForm", "ItemItemModel"}
+    abstract = {"Recommender", "ClosedForm", "ItemItemModel", "_Base"}
     built = set()
     for name in NAMES:
         model, _ = fitted(name)

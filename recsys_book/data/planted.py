@@ -366,6 +366,9 @@ def planted_relations(
         "item_pos": y,
         "keys": keys,
         "memory": memory,
+    }
+
+
 def planted_long_short(
     n_users: int = 300,
     n_items: int = 300,

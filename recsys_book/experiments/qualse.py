@@ -37,7 +37,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from recsys_book.data.planted import planted_long_short
 from recsys_book.data.splits import add_long_short_context, long_term_length, temporal_global

@@ -71,7 +71,7 @@ import math
 import torch
 from torch import nn
 
-from recsys_book.adversarial import APR, fast_gradient_noise, _resolve_targets
+from recsys_book.adversarial import APR, _resolve_targets, fast_gradient_noise
 from recsys_book.models import quaternion as Q
 from recsys_book.models.base import Recommender
 
