@@ -71,10 +71,9 @@ SLIDERS = [
            ("bars", "heat")),  # the four SDMs are trained: redraw only
     Slider("05", "rb-corml-t", "normalization strength t of CoRML", 30, "t_slider",
            ("fig_w", "fig_trace")),  # warm-started ADMM re-solve + full-ranking evaluation
-    # 06 as on main at 0506608: n_slider (a SelectionSlider) retrains LRML, redraws w_curve;
-    # the notebook still needs .add_class("rb-lrml-slots") on n_slider
+    # n_slider (a SelectionSlider) retrains LRML and redraws w_curve
     Slider("06", "rb-lrml-slots", "memory slots N of LRML", 120, "n_slider", ("w_curve",)),
-    Slider("07", "rb-qabpr-eps", "noise magnitude ε of QABPR", 120, "eps_slider", ()),
+    Slider("07", "rb-qabpr-eps", "noise magnitude ε of QABPR", 120, "eps_s", ("fig_adv",)),
 ]  # fmt: skip
 
 
