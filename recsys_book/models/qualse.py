@@ -357,12 +357,16 @@ class QABPR(APR):
         super().__init__(eps=eps, noise="fixed", lam=lam, targets=targets, per_row=per != "table")
         self.per = per
 
-    def deltas(self, model, batch, objective):
+    def deltas(self, model, batch, objective, clean=None):
         if self.per != "component":
-            return super().deltas(model, batch, objective)
+            return super().deltas(model, batch, objective, clean)
         targets = _resolve_targets(model, self.targets)
-        clean = objective(model, batch)
-        grads = torch.autograd.grad(clean, list(targets.values()), allow_unused=True)
+        retain = clean is not None  # fit's own clean loss: keep its graph for the backward
+        if clean is None:
+            clean = objective(model, batch)
+        grads = torch.autograd.grad(
+            clean, list(targets.values()), allow_unused=True, retain_graph=retain
+        )
         out = {}
         for (name, p), g in zip(targets.items(), grads):
             g = torch.zeros_like(p) if g is None else g.detach()
