@@ -117,3 +117,14 @@ def test_reproduce_rme_smoke(tmp_path):
     assert "## Algorithm 2" in md
     with pytest.raises(SystemExit):
         main(["--seeds", "0", "--out", str(tmp_path)])
+
+
+def test_write_results_keeps_a_named_integer_index(tmp_path):
+    # pandas turns set_index("hops") on 1..n into a RangeIndex: the column must still be written
+    from recsys_book.experiments._common import write_results
+
+    hops = pd.DataFrame([{"hops": h, "NDCG@10": 0.1 * h} for h in (1, 2, 3)]).set_index("hops")
+    plain = pd.DataFrame({"a": [1, 2]})
+    write_results(tmp_path, "t", {"": hops, "_plain": plain})
+    assert list(pd.read_csv(tmp_path / "t.csv").columns) == ["hops", "NDCG@10"]
+    assert list(pd.read_csv(tmp_path / "t_plain.csv").columns) == ["a"]

@@ -140,7 +140,8 @@ def write_results(
     paths = []
     for suffix, table in tables.items():
         path = folder / f"{stem}{suffix}.csv"
-        index = not isinstance(table.index, pd.RangeIndex)
+        # a named index is data (pandas turns set_index("hops") on 1..n into a RangeIndex)
+        index = table.index.name is not None or not isinstance(table.index, pd.RangeIndex)
         write_text_atomic(path, table.to_csv(index=index))
         paths.append(path)
     if markdown is not None:
