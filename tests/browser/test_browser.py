@@ -74,6 +74,9 @@ SLIDERS = [
     # n_slider (a SelectionSlider) retrains LRML and redraws w_curve
     Slider("06", "rb-lrml-slots", "memory slots N of LRML", 120, "n_slider", ("w_curve",)),
     Slider("07", "rb-qabpr-eps", "noise magnitude ε of QABPR", 120, "eps_s", ("fig_adv",)),
+    # reg_slider (a SelectionSlider) re-solves EASE in closed form and moves its point
+    Slider("09", "rb-board-reg", "EASE reg on the accuracy-novelty plane (leaderboard)", 30,
+           "reg_slider", ("fig_nov",)),
 ]  # fmt: skip
 
 

@@ -1,0 +1,432 @@
+"""The course's leaderboard: every model's committed numbers on ML-100k, by protocol.
+
+Each reproduction writes its table under ``results/`` (``python -m recsys_book reproduce
+NAME``). :func:`load` reads those tables into one long table, one row per (protocol, model),
+with the same column names whatever table a number came from. Numbers are only comparable
+*within* a protocol: leave-one-out with 100 sampled negatives (SDMR Table 3) gives HR@10
+near .7 where full ranking on a random split (CoRML Table 2) gives NDCG@10 near .4 for the
+same model. So the leaderboard is one table per protocol, never one ranking of everything.
+
+Protocols (``PROTOCOLS``) and the tables they read:
+
+* ``loo``: leave-one-out, 100 sampled negatives, HR@10 / NDCG@10 (``baselines``, ``sdmr``,
+  ``sdmr_sdm_hops`` (SDM with the recipe and hops chosen on validation), ``lrml``). Where a model appears in two tables (MF-BPR is in ``baselines``
+  and ``sdmr``, trained with different grids on the same split), the row with the higher
+  *validation* NDCG@10 is kept, as the experiments themselves select: never on test.
+* ``random_full``: random per-user 60/20/20 split, full ranking, NDCG@10 / MRR@10 /
+  Novelty@10 (CoRML Eq. 29) and fit seconds (``corml``; its t sweep rows are left out).
+* ``liked_random``: liked items split 70/10/20 per user, full ranking (RME Table 4.2;
+  ``rme_random``): mean and std over the splits.
+* ``sequences``: the quaternion chapter's next-item protocol on ML-100k (``qualse``).
+
+``train s`` is the training wall time the experiment recorded (on the machine named in
+``results/REPORT.md``; a 2-core machine shared with other jobs, so compare orders of
+magnitude, not ratios of a few). The paper columns are filled only where the paper reports
+the same dataset and protocol: SDMR's Table 3 on ML-100k (``SDMR_TABLE3``).
+
+The statistics a leaderboard needs beside the means: :func:`sign_test` (is one model's
+per-user advantage more than chance?) and :func:`pareto_front` (which models no other beats
+on both of two criteria, e.g. accuracy and novelty).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PROTOCOLS",
+    "SDMR_TABLE3",
+    "Protocol",
+    "figure_accuracy_novelty",
+    "figure_accuracy_time",
+    "figure_paper_vs_ours",
+    "load",
+    "pareto_front",
+    "sign_test",
+    "table",
+]
+
+
+@dataclass(frozen=True)
+class Protocol:
+    key: str
+    title: str
+    metric: str  # the accuracy column a chart ranks by
+    sources: tuple[str, ...]  # results/<stem>.csv
+    chapter: str
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.key: p
+    for p in (
+        Protocol(
+            "loo",
+            "leave-one-out, 100 sampled negatives (SDMR Table 3)",
+            "HR@10",
+            ("baselines", "sdmr", "sdmr_sdm_hops", "lrml"),
+            "01, 04, 06",
+        ),
+        Protocol(
+            "random_full",
+            "random 60/20/20 per user, full ranking (CoRML Table 2)",
+            "NDCG@10",
+            ("corml",),
+            "05",
+        ),
+        Protocol(
+            "liked_random",
+            "liked items 70/10/20 per user, full ranking (RME Table 4.2)",
+            "NDCG@20",
+            ("rme_random",),
+            "02",
+        ),
+        Protocol(
+            "sequences",
+            "next item of a sequence, 100 sampled negatives (quaternion chapter)",
+            "HR@10",
+            ("qualse",),
+            "07",
+        ),
+    )
+}
+
+#: SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10). Caser and CMN++ are not in our
+#: tables (Caser is not implemented; CMN is in chapter 04's library but not in Table 3's run).
+SDMR_TABLE3: dict[str, tuple[float, float]] = {
+    "Item-KNN": (0.166, 0.073),
+    "SLIM": (0.520, 0.298),
+    "MF-BPR": (0.554, 0.316),
+    "CML": (0.596, 0.326),
+    "NeuMF++": (0.623, 0.341),
+    "CMN++": (0.620, 0.344),
+    "PRME": (0.638, 0.381),
+    "PRME_s": (0.674, 0.398),
+    "TransRec": (0.684, 0.402),
+    "Caser": (0.674, 0.386),
+    "SDP": (0.616, 0.349),
+    "SDM": (0.713, 0.435),
+    "SDMR": (0.695, 0.562),
+}
+
+COLUMNS = [
+    "protocol",
+    "model",
+    "source",
+    "config",
+    "HR@10",
+    "HR@10 std",
+    "NDCG@10",
+    "NDCG@10 std",
+    "MRR@10",
+    "Novelty@10",
+    "Recall@5",
+    "NDCG@20",
+    "NDCG@20 std",
+    "MAP@10",
+    "valid NDCG@10",
+    "train s",
+    "s/epoch",
+    "seeds",
+    "paper HR@10",
+    "paper NDCG@10",
+]
+
+
+class MissingResults(FileNotFoundError):
+    """A results table the leaderboard needs is not there."""
+
+
+def _read(results: Path, stem: str) -> pd.DataFrame:
+    path = results / f"{stem}.csv"
+    if not path.is_file():
+        name = {
+            "rme_random": "rme --protocol random",
+            "sdmr_sdm_hops": "sdmr --sdm-only --epochs 30 --patience 3",
+        }.get(stem, stem)
+        raise MissingResults(
+            f"{path} does not exist: the leaderboard reads the committed reproduction tables. "
+            f"Produce it with `python -m recsys_book reproduce {name}` (or all of them with "
+            f"`python -m recsys_book reproduce all`), or pass results=<folder that has it>."
+        )
+    return pd.read_csv(path)
+
+
+def _rows_baselines(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.rename(columns={df.columns[0]: "model"})
+    return df.rename(
+        columns={
+            "test HR@10": "HR@10",
+            "test NDCG@10": "NDCG@10",
+        }
+    )
+
+
+def _rows_sdmr(df: pd.DataFrame) -> pd.DataFrame:
+    return df.rename(columns={"seconds": "train s", "note": "config"})
+
+
+def _rows_sdmr_sdm(df: pd.DataFrame) -> pd.DataFrame:
+    # the hops run with the recipe chosen on validation; its best validation row is the SDM
+    best = df.loc[[df["valid NDCG@10"].idxmax()]].copy()
+    best["config"] = "hops=" + best["hops"].astype(int).astype(str) + ", recipe: " + best["recipe"]
+    best["model"] = "SDM"
+    return best.rename(columns={"seconds": "train s"})
+
+
+def _rows_lrml(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.rename(
+        columns={
+            "HR@10 mean": "HR@10",
+            "NDCG@10 mean": "NDCG@10",
+        }
+    )
+    df["seeds"] = df["epochs (per seed)"].astype(str).str.count("/") + 1
+    return df
+
+
+def _rows_corml(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[df["model"] != "CoRML t sweep"]
+    return df.rename(columns={"fit_s": "train s", "params": "config"})
+
+
+def _rows_rme_random(df: pd.DataFrame) -> pd.DataFrame:
+    g = df.groupby("model", sort=False)
+    out = g[["Recall@5", "NDCG@20", "MAP@10", "NDCG@10"]].mean()
+    out["NDCG@20 std"] = g["NDCG@20"].std(ddof=1)
+    out["seeds"] = g.size()
+    lam = g["lambda"].first()
+    out["config"] = [f"lambda={v:g}" if pd.notna(v) else "" for v in lam]
+    return out.reset_index()
+
+
+def _rows_qualse(df: pd.DataFrame) -> pd.DataFrame:
+    df = df[df["dataset"] == "ml-100k"]
+    return df.rename(columns={"sec_per_epoch": "s/epoch"})
+
+
+_READERS = {
+    "baselines": _rows_baselines,
+    "sdmr": _rows_sdmr,
+    "sdmr_sdm_hops": _rows_sdmr_sdm,
+    "lrml": _rows_lrml,
+    "corml": _rows_corml,
+    "rme_random": _rows_rme_random,
+    "qualse": _rows_qualse,
+}
+
+
+def _paper_name(model: str) -> str | None:
+    """The Table 3 row a model of ours corresponds to (``CML (hinge)`` -> ``CML``)."""
+    if model in SDMR_TABLE3:
+        return model
+    base = model.split(" (")[0]
+    return base if base in SDMR_TABLE3 and base != "SDMR" else None
+
+
+def load(results: str | Path | None = None) -> pd.DataFrame:
+    """Every committed number, one row per (protocol, model); columns ``COLUMNS``.
+
+    ``results``: the folder with the reproduction tables (default: the repository's
+    ``results/``). A missing table is an error naming the command that writes it.
+    """
+    if results is None:
+        from recsys_book.utils import repo_root
+
+        root = repo_root()
+        if root is None:
+            raise MissingResults(
+                "no results folder: pass results=<folder with the reproduction tables>"
+            )
+        results = root / "results"
+    results = Path(results)
+    frames = []
+    for proto in PROTOCOLS.values():
+        for stem in proto.sources:
+            rows = _READERS[stem](_read(results, stem)).copy()
+            rows["protocol"], rows["source"] = proto.key, stem
+            frames.append(rows)
+    board = pd.concat(frames, ignore_index=True)
+    board = board.reindex(columns=COLUMNS)
+    board["config"] = board["config"].fillna("").astype(str).replace("nan", "")
+    # one row per (protocol, model): the higher validation NDCG@10 wins (never test)
+    board["_v"] = board["valid NDCG@10"].fillna(-math.inf)
+    board = (
+        board.sort_values(["protocol", "model", "_v"], ascending=[True, True, False], kind="stable")
+        .drop_duplicates(["protocol", "model"], keep="first")
+        .drop(columns="_v")
+    )
+    # the paper's numbers where the paper reports this setting (SDMR Table 3, ML-100k)
+    loo = board["protocol"] == "loo"
+    for i in board.index[loo]:
+        name = _paper_name(board.at[i, "model"])
+        if name is not None:
+            board.at[i, "paper HR@10"], board.at[i, "paper NDCG@10"] = SDMR_TABLE3[name]
+    order = {k: n for n, k in enumerate(PROTOCOLS)}
+    board["_o"] = board["protocol"].map(order)
+    return board.sort_values(["_o", "model"], kind="stable").drop(columns="_o").reset_index(drop=True)
+
+
+def table(board: pd.DataFrame, protocol: str, digits: int = 3) -> pd.DataFrame:
+    """One protocol's leaderboard: its non-empty columns, best first by its metric."""
+    if protocol not in PROTOCOLS:
+        raise KeyError(f"unknown protocol {protocol!r}; choose one of {sorted(PROTOCOLS)}")
+    metric = PROTOCOLS[protocol].metric
+    t = board[board["protocol"] == protocol].drop(columns="protocol")
+    t = t.dropna(axis=1, how="all").sort_values(metric, ascending=False)
+    t = t.set_index("model")
+    num = t.select_dtypes("number").columns
+    t[num] = t[num].round(digits)
+    return t
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+def sign_test(a: Sequence[float], b: Sequence[float]) -> tuple[int, int, float]:
+    """Two-sided exact sign test of paired per-user scores ``a`` against ``b``.
+
+    Returns ``(wins, losses, p)``: users where ``a > b``, where ``a < b`` (ties are dropped),
+    and the probability, if wins and losses were equally likely, of a split at least as
+    uneven as this one: ``p = min(1, 2 * P[Binomial(n, 1/2) <= min(wins, losses)])`` with
+    ``n = wins + losses``; ``p = 1`` when ``n = 0``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(
+            f"sign_test needs two 1-D arrays of paired scores of the same length, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    wins, losses = int((a > b).sum()), int((a < b).sum())
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return wins, losses, 1.0
+    # log-space binomial CDF: exact enough for n in the tens of thousands
+    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)]
+    top = max(logs)
+    cdf = math.exp(top + math.log(sum(math.exp(x - top) for x in logs)) - n * math.log(2))
+    return wins, losses, min(1.0, 2.0 * cdf)
+
+
+def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:
+    """Names of the points no other point dominates, both coordinates higher-is-better.
+
+    ``q`` dominates ``p`` when ``q >= p`` in both coordinates and ``q > p`` in at least one.
+    Equal points do not dominate each other (both stay). Sorted by the first coordinate,
+    best first (ties by name).
+    """
+    items = list(points.items())
+    for name, xy in items:
+        if len(xy) != 2 or not all(np.isfinite(xy)):
+            raise ValueError(f"pareto_front: point {name!r} must be two finite numbers, got {xy!r}")
+
+    def dominated(p):
+        return any(
+            q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for _, q in items
+        )
+
+    front = [(name, xy) for name, xy in items if not dominated(xy)]
+    return [name for name, _ in sorted(front, key=lambda t: (-t[1][0], t[0]))]
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def _short(config: str, n: int = 40) -> str:
+    return config if len(config) <= n else config[: n - 1] + "…"
+
+
+def figure_accuracy_time(board: pd.DataFrame, protocol: str, metric: str | None = None):
+    """Accuracy against recorded training time (log x), one marker per model."""
+    import plotly.graph_objects as go
+
+    metric = metric or PROTOCOLS[protocol].metric
+    # composites fitted from trained parts record 0 s: they have no training time of their own
+    t = board[(board["protocol"] == protocol) & (board["train s"] > 0) & board[metric].notna()]
+    fig = go.Figure(
+        go.Scatter(
+            x=t["train s"].clip(lower=0.01),
+            y=t[metric],
+            mode="markers+text",
+            text=t["model"],
+            textposition="top center",
+            customdata=t["config"].map(_short),
+            hovertemplate="%{text}<br>%{customdata}<br>train %{x:.2f} s<br>"
+            + metric
+            + " %{y:.3f}<extra></extra>",
+            name="recorded runs",
+        )
+    )
+    fig.update_layout(
+        title=f"{metric} against training time: {PROTOCOLS[protocol].title}",
+        xaxis=dict(type="log", title="training wall time recorded by the experiment (s, log)"),
+        yaxis_title=f"test {metric}",
+        height=430,
+        showlegend=True,
+        margin=dict(r=30),
+    )
+    return fig
+
+
+def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
+    """NDCG@10 against Novelty@10, the Pareto front drawn as a line."""
+    import plotly.graph_objects as go
+
+    t = board[(board["protocol"] == protocol) & board["Novelty@10"].notna()]
+    pts = {m: (float(n), float(a)) for m, n, a in zip(t["model"], t["Novelty@10"], t["NDCG@10"])}
+    front = sorted(pareto_front(pts), key=lambda m: pts[m][0])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=t["Novelty@10"],
+                y=t["NDCG@10"],
+                mode="markers+text",
+                text=t["model"],
+                textposition="top center",
+                name="committed table",
+            ),
+            go.Scatter(
+                x=[pts[m][0] for m in front],
+                y=[pts[m][1] for m in front],
+                mode="lines",
+                line=dict(dash="dot"),
+                name="Pareto front (no model beats these on both)",
+            ),
+        ]
+    )
+    fig.update_layout(
+        title=f"Accuracy against novelty: {PROTOCOLS[protocol].title}",
+        xaxis_title="Novelty@10 (CoRML Eq. 29: higher = less popular items)",
+        yaxis_title="test NDCG@10",
+        height=450,
+        legend=dict(orientation="h", y=-0.2),
+    )
+    return fig
+
+
+def figure_paper_vs_ours(board: pd.DataFrame, metric: str = "HR@10"):
+    """Our leave-one-out numbers beside SDMR Table 3's, for the models both have."""
+    import plotly.graph_objects as go
+
+    t = board[(board["protocol"] == "loo") & board[f"paper {metric}"].notna()]
+    t = t.sort_values(f"paper {metric}")
+    fig = go.Figure(
+        [
+            go.Bar(x=t["model"], y=t[f"paper {metric}"], name="SDMR paper, Table 3"),
+            go.Bar(x=t["model"], y=t[metric], name="ours (results/, selected on validation)"),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        title=f"{metric} on ML-100k, leave-one-out with 100 sampled negatives: paper vs ours",
+        xaxis_title="model",
+        yaxis_title=f"test {metric}",
+        height=420,
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig
