@@ -61,3 +61,14 @@ def test_every_job_names_an_existing_experiment():
     for job in rall.JOBS:
         spec = importlib.util.find_spec(f"recsys_book.experiments.{job.name}")
         assert spec is not None, f"reproduce all lists {job.name}, which does not exist"
+
+
+def test_report_has_the_leaderboard_headlines_of_the_committed_tables():
+    from pathlib import Path
+
+    from recsys_book.experiments.all import leaderboard_section
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    text = leaderboard_section(results)
+    assert "| loo | SDM | HR@10 |" in text and "| random_full | CoRML (tuned on valid) |" in text
+    assert "smoke" in leaderboard_section(results, quick=True)

@@ -111,7 +111,35 @@ def report(out: Path, log: dict, quick: bool = False) -> str:
         else:
             wall, where = "not run", "-"
         lines.append(f"| {job.stem} | {job.chapter} | `{cmd}` | {wall} | {where} |")
-    return "\n".join(lines + ["", STRICTER] + sections) + "\n"
+    return "\n".join(lines + ["", leaderboard_section(out, quick), "", STRICTER] + sections) + "\n"
+
+
+def leaderboard_section(out: Path, quick: bool = False, top: int = 3) -> str:
+    """The headline rows of every protocol (chapter 09's leaderboard, read from ``out``)."""
+    from recsys_book import leaderboard as L
+
+    head = ["## Leaderboard: the best models of each protocol (chapter 09)", ""]
+    if quick:
+        return "\n".join(head + ["Not drawn for a `--quick` run: its tables are smoke runs."])
+    try:
+        board = L.load(out)
+    except L.MissingResults as exc:
+        return "\n".join(head + [f"Not drawn yet: {exc}"])
+    head += [
+        "Numbers compare only within a protocol; a model in two tables keeps the run with the",
+        "higher validation NDCG@10. Top models by each protocol's metric, and Popularity:",
+        "",
+        "| protocol | model | metric | ours | paper (same setting) |",
+        "|---|---|---|---|---|",
+    ]
+    for key, proto in L.PROTOCOLS.items():
+        t = L.table(board, key, digits=6)
+        pick = list(t.index[:top]) + [m for m in ("Popularity",) if m in t.index[top:]]
+        for m in pick:
+            paper = t.at[m, f"paper {proto.metric}"] if f"paper {proto.metric}" in t else None
+            paper = "-" if paper is None or paper != paper else f"{paper:.3f}"
+            head.append(f"| {key} | {m} | {proto.metric} | {t.at[m, proto.metric]:.3f} | {paper} |")
+    return "\n".join(head)
 
 
 def main(argv=None) -> int:
