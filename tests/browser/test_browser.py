@@ -66,7 +66,7 @@ class Slider:
 
 SLIDERS = [
     Slider("03", "rb-masr-eps", "noise magnitude ε of APR (MASR chapter)", 120, "eps_slider",
-           ("fig_apr",)),  # retrains MDR with APR from scratch at each new value
+           ("fig_apr",)),  # fine-tunes the cached BPR MDR with APR once per (ε, noise, λ_δ)
     Slider("04", "rb-sdm-hops", "hops of SDM (SDMR chapter)", 10, "hop_slider",
            ("bars", "curves", "heat")),  # the four SDMs are trained: redraw only
     Slider("05", "rb-corml-t", "normalization strength t of CoRML", 30, "t_slider",

@@ -1,0 +1,28 @@
+"""Solutions to the exercises of chapter 03 (not executed by the chapter)."""
+
+import torch
+
+
+def my_mdr_distance(u, p, s, b1, b2, theta):
+    # Eq. (4.20): u, p (B, d) -> (B, 1, d) to broadcast over the C candidates s (B, C, d)
+    e_u = b1 * (u[:, None, :] - s)  # (B, C, d)
+    e_p = b2 * (p[:, None, :] - s)  # (B, C, d)
+    return (e_u * e_u).sum(-1) + (e_p * e_p).sum(-1) + theta  # (B, C)
+
+
+def my_softmin_attention(dist, mask):
+    # Eq. (4.27): softmin over the member axis L, padding -> -inf before, 0 after
+    m = mask[:, None, :].expand_as(dist)  # (B, C, L)
+    logits = (-dist).masked_fill(~m, float("-inf"))
+    alpha = torch.softmax(logits, dim=-1)  # stable: softmax subtracts the max
+    return torch.nan_to_num(alpha, nan=0.0) * m  # an all-padding row gives NaN: make it 0
+
+
+def my_flexible_noise(grad, param, eps):
+    # Eq. (4.33): eps * std(param) * g / ||g||, per row for a table, whole for a vector
+    if grad.dim() >= 2:
+        norm = grad.norm(dim=1, keepdim=True)
+    else:
+        norm = grad.norm()
+    unit = torch.where(norm > 0, grad / norm.clamp_min(1e-30), torch.zeros_like(grad))
+    return eps * param.std() * unit

@@ -1,0 +1,170 @@
+"""Chapter 03 exercises: MDR's distance, MASS's softmin attention, APR's flexible noise.
+
+E1 ``my_mdr_distance(u, p, s, b1, b2, theta) -> o``: o(MDR) of Eq. (4.20) for a batch,
+   u, p (B, d), s (B, C, d), b1, b2 (d,), theta (B, C) -> (B, C) (against
+   :meth:`recsys_book.models.mahalanobis.MDR.distance` with these weights loaded).
+E2 ``my_softmin_attention(dist, mask) -> alpha``: the attention of Eq. (4.27): a softmin
+   over the L member songs of the distances ``dist`` (B, C, L); padding (mask False in the
+   (B, L) mask) gets weight 0 and a playlist with no member gets all zeros, not NaN
+   (against :func:`recsys_book.nn.masked_softmax` of ``-dist``).
+E3 ``my_flexible_noise(grad, param, eps) -> delta``: the flexible fast-gradient noise of
+   Eq. (4.33), eps * std(param) * g / ||g||, with the norm taken per row of a 2-D table
+   (a 1-D parameter as a whole) and zero noise on rows with a zero gradient (against
+   :func:`recsys_book.adversarial.fast_gradient_noise`).
+
+Every case is built inside the checker from fixed seeds: no notebook state is needed, so
+the verdict is the same after a kernel restart. A checker returns True, raises
+:class:`~recsys_book.exercises.NotAnswered` ("not answered yet") on a stub and
+``AssertionError`` naming the first failing case with expected versus got.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from recsys_book.adversarial import fast_gradient_noise
+from recsys_book.exercises import check
+from recsys_book.models.mahalanobis import MDR
+from recsys_book.nn import masked_softmax
+
+__all__ = ["check_flexible_noise", "check_mdr_distance", "check_softmin_attention"]
+
+
+def _t(x):
+    return torch.as_tensor(x, dtype=torch.float64)
+
+
+# ---- E1: o(MDR), Eq. (4.20) ---------------------------------------------------------------
+
+
+def _mdr_case(seed, B=3, C=4, d=5, metric="random"):
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(B, d, generator=g, dtype=torch.float64)
+    p = torch.randn(B, d, generator=g, dtype=torch.float64)
+    s = torch.randn(B, C, d, generator=g, dtype=torch.float64)
+    if metric == "ones":
+        b1 = b2 = torch.ones(d, dtype=torch.float64)
+    else:
+        b1 = torch.randn(d, generator=g, dtype=torch.float64) * 2
+        b2 = torch.randn(d, generator=g, dtype=torch.float64) * 2
+    theta = torch.randn(B, C, generator=g, dtype=torch.float64)
+    return u, p, s, b1, b2, theta
+
+
+def _mdr_library(u, p, s, b1, b2, theta):
+    """Load the case into an MDR (user i = row i, playlist i = row i, song (i, c) = i*C + c)."""
+    B, C, d = s.shape
+    m = MDR(B, B * C, B, d).double()
+    with torch.no_grad():
+        m.user.weight.copy_(u)
+        m.playlist.weight.copy_(p)
+        m.song.weight.copy_(s.reshape(B * C, d))
+        m.bias.weight.copy_(theta.reshape(B * C, 1))
+        m.B1.copy_(b1)
+        m.B2.copy_(b2)
+        rows = torch.arange(B)
+        return m.distance(rows, torch.arange(B * C).reshape(B, C), playlist=rows)
+
+
+MDR_CASES = {
+    "B1 = B2 = 1 (squared Euclidean plus bias)": lambda: _mdr_case(0, metric="ones"),
+    "random metric vectors B1, B2 (some negative)": lambda: _mdr_case(1),
+    "one row, one candidate": lambda: _mdr_case(2, B=1, C=1),
+    "d = 1": lambda: _mdr_case(3, d=1),
+}
+
+
+def check_mdr_distance(fn) -> bool:
+    """E1: ``fn(u (B, d), p (B, d), s (B, C, d), b1 (d,), b2 (d,), theta (B, C)) -> (B, C)``."""
+    return check(
+        MDR_CASES,
+        fn,
+        _mdr_library,
+        name="E1 my_mdr_distance",
+        atol=1e-9,
+        cast=_t,
+        hint="o = ||B1*(u - s)||^2 + ||B2*(p - s)||^2 + theta: B multiplies the difference "
+        "BEFORE squaring (so B enters squared), the distance is squared (no root), and u, p "
+        "broadcast over the C candidates",
+    )
+
+
+# ---- E2: softmin attention, Eq. (4.27) ------------------------------------------------------
+
+
+def _att_case(seed, B=3, C=2, L=6, pad="some", scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    dist = torch.rand(B, C, L, generator=g, dtype=torch.float64) * 4 * scale
+    mask = torch.ones(B, L, dtype=torch.bool)
+    if pad in ("some", "empty"):
+        lengths = torch.tensor([L, 3, 1][:B])
+        mask = torch.arange(L)[None, :] < lengths[:, None]
+    if pad == "empty":
+        mask[-1] = False
+    return dist, mask
+
+
+def _att_library(dist, mask):
+    return masked_softmax(-dist, mask)
+
+
+ATT_CASES = {
+    "no padding": lambda: _att_case(0, pad="none"),
+    "padded playlists (members 6, 3, 1)": lambda: _att_case(1),
+    "a playlist with no member at all: zeros, not NaN": lambda: _att_case(2, pad="empty"),
+    "large distances (exp(-d) underflows if taken naively)": lambda: _att_case(3, scale=300.0),
+}
+
+
+def check_softmin_attention(fn) -> bool:
+    """E2: ``fn(dist (B, C, L) >= 0, mask (B, L) bool) -> alpha (B, C, L)``."""
+    return check(
+        ATT_CASES,
+        fn,
+        _att_library,
+        name="E2 my_softmin_attention",
+        atol=1e-9,
+        cast=_t,
+        hint="softmin = softmax of MINUS the distances, over the member axis L; put -inf on "
+        "padding before the softmax, and give an all-padding row zeros",
+    )
+
+
+# ---- E3: flexible noise, Eq. (4.33) ----------------------------------------------------------
+
+
+def _noise_case(seed, shape=(7, 5), zero_rows=(2,), eps=0.8, spread=1.0):
+    g = torch.Generator().manual_seed(seed)
+    param = torch.randn(*shape, generator=g, dtype=torch.float64) * spread
+    grad = torch.randn(*shape, generator=g, dtype=torch.float64)
+    for r in zero_rows:
+        grad[r] = 0
+    return grad, param, eps
+
+
+def _noise_library(grad, param, eps):
+    return fast_gradient_noise(grad, param, eps, "flexible")
+
+
+NOISE_CASES = {
+    "an embedding table, one row with zero gradient": lambda: _noise_case(0),
+    "a widely spread table (std 3): bigger noise": lambda: _noise_case(1, spread=3.0),
+    "a 1-D parameter (a metric vector B): normalised as a whole": lambda: _noise_case(
+        2, shape=(6,), zero_rows=()
+    ),
+    "eps = 0: no noise": lambda: _noise_case(3, eps=0.0),
+}
+
+
+def check_flexible_noise(fn) -> bool:
+    """E3: ``fn(grad, param (same shape, 2-D table or 1-D vector), eps) -> delta``."""
+    return check(
+        NOISE_CASES,
+        fn,
+        _noise_library,
+        name="E3 my_flexible_noise",
+        atol=1e-9,
+        cast=_t,
+        hint="delta = eps * std(whole param) * g / ||g||, ||g|| per ROW of a 2-D table (each "
+        "row moves by exactly eps * std), as a whole for a 1-D vector; rows with g = 0 stay 0",
+    )

@@ -1,0 +1,98 @@
+"""Chapter 03's exercise checkers accept the solutions and reject plausible wrong answers."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from recsys_book.exercises import NotAnswered, ch03, rejects, try_it
+
+SOL = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch03.py"
+
+
+@pytest.fixture(scope="module")
+def sol():
+    spec = importlib.util.spec_from_file_location("ch03_solutions", SOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_solutions_pass(sol):
+    assert ch03.check_mdr_distance(sol.my_mdr_distance) is True
+    assert ch03.check_softmin_attention(sol.my_softmin_attention) is True
+    assert ch03.check_flexible_noise(sol.my_flexible_noise) is True
+
+
+def test_stubs_say_not_answered(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    for checker in (ch03.check_mdr_distance, ch03.check_softmin_attention, ch03.check_flexible_noise):
+        with pytest.raises(NotAnswered, match="not answered"):
+            checker(stub)
+        with pytest.raises(NotAnswered, match="not answered"):
+            checker(lambda *a: None)
+        assert try_it(checker, stub) is False
+        assert "not answered" in capsys.readouterr().out
+
+
+def test_mdr_checker_rejects_wrong_answers(sol):
+    def b_not_squared(u, p, s, b1, b2, theta):  # sum B (x - y)^2 instead of ||B * (x - y)||^2
+        return (b1 * (u[:, None] - s) ** 2).sum(-1) + (b2 * (p[:, None] - s) ** 2).sum(-1) + theta
+
+    def not_squared(u, p, s, b1, b2, theta):  # the distance, not its square
+        return (b1 * (u[:, None] - s)).norm(dim=-1) + (b2 * (p[:, None] - s)).norm(dim=-1) + theta
+
+    def no_bias(u, p, s, b1, b2, theta):
+        return sol.my_mdr_distance(u, p, s, b1, b2, theta) - theta
+
+    with pytest.raises(AssertionError, match="(?s)random metric vectors.*expected.*got"):
+        ch03.check_mdr_distance(b_not_squared)
+    with pytest.raises(AssertionError, match="B1 = B2 = 1"):
+        ch03.check_mdr_distance(not_squared)
+    with pytest.raises(AssertionError, match="B1 = B2 = 1"):
+        ch03.check_mdr_distance(no_bias)
+
+
+def test_attention_checker_rejects_wrong_answers(sol):
+    def softmax_not_softmin(dist, mask):  # attends to the FARTHEST member
+        return sol.my_softmin_attention(-dist, mask)
+
+    def ignores_mask(dist, mask):
+        return torch.softmax(-dist, -1)
+
+    def nan_on_empty(dist, mask):
+        return torch.softmax((-dist).masked_fill(~mask[:, None], float("-inf")), -1)
+
+    def naive_exp(dist, mask):  # exp(-d) / sum: 0 / 0 when every distance is large
+        w = torch.exp(-dist) * mask[:, None]
+        return w / w.sum(-1, keepdim=True).clamp_min(1e-300)
+
+    with pytest.raises(AssertionError, match="'no padding' failed"):
+        ch03.check_softmin_attention(softmax_not_softmin)
+    with pytest.raises(AssertionError, match="padded playlists"):
+        ch03.check_softmin_attention(ignores_mask)
+    with pytest.raises(AssertionError, match="no member at all"):
+        ch03.check_softmin_attention(nan_on_empty)
+    with pytest.raises(AssertionError, match="large distances"):
+        ch03.check_softmin_attention(naive_exp)
+
+
+def test_noise_checker_rejects_wrong_answers(sol):
+    def whole_norm(grad, param, eps):  # APR-paper style: one norm over the whole table
+        return eps * param.std() * grad / grad.norm()
+
+    def fixed(grad, param, eps):  # forgets std(param): the fixed noise
+        return sol.my_flexible_noise(grad, param, eps) / param.std()
+
+    def std_per_row(grad, param, eps):
+        unit = sol.my_flexible_noise(grad, param, 1.0) / param.std()
+        s = param.std(dim=-1, keepdim=True) if param.dim() >= 2 else param.std()
+        return eps * s * unit
+
+    for wrong in (whole_norm, fixed, std_per_row):
+        assert rejects(ch03.check_flexible_noise, wrong), wrong.__name__
+    with pytest.raises(AssertionError, match="(?s)an embedding table.*expected.*got"):
+        ch03.check_flexible_noise(whole_norm)
