@@ -60,6 +60,7 @@ def test_reworked_chapters_link_to_the_glossary():
     for name in (
         "00_setup_and_data",
         "01_metric_learning_and_baselines",
+        "04_sdmr_signed_distance_memory",
         "05_corml_residual_metric",
     ):
         nb = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"))

@@ -68,7 +68,7 @@ SLIDERS = [
     Slider("03", "rb-masr-eps", "noise magnitude ε of APR (MASR chapter)", 120, "eps_slider",
            ("fig_apr",)),  # fine-tunes the cached BPR MDR with APR once per (ε, noise, λ_δ)
     Slider("04", "rb-sdm-hops", "hops of SDM (SDMR chapter)", 10, "hop_slider",
-           ("bars", "curves", "heat")),  # the four SDMs are trained: redraw only
+           ("bars", "curves", "heat")),  # a move redraws; new settings train on the button
     Slider("05", "rb-corml-t", "normalization strength t of CoRML", 30, "t_slider",
            ("fig_w", "fig_trace")),  # warm-started ADMM re-solve + full-ranking evaluation
     # n_slider (a SelectionSlider) retrains LRML and redraws w_curve
