@@ -39,6 +39,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from recsys_book.experiments.sdmr import PAPER as _SDMR_PAPER
+
 __all__ = [
     "PROTOCOLS",
     "SDMR_TABLE3",
@@ -96,23 +98,10 @@ PROTOCOLS: dict[str, Protocol] = {
     )
 }
 
-#: SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10). Caser and CMN++ are not in our
-#: tables (Caser is not implemented; CMN is in chapter 04's library but not in Table 3's run).
-SDMR_TABLE3: dict[str, tuple[float, float]] = {
-    "Item-KNN": (0.166, 0.073),
-    "SLIM": (0.520, 0.298),
-    "MF-BPR": (0.554, 0.316),
-    "CML": (0.596, 0.326),
-    "NeuMF++": (0.623, 0.341),
-    "CMN++": (0.620, 0.344),
-    "PRME": (0.638, 0.381),
-    "PRME_s": (0.674, 0.398),
-    "TransRec": (0.684, 0.402),
-    "Caser": (0.674, 0.386),
-    "SDP": (0.616, 0.349),
-    "SDM": (0.713, 0.435),
-    "SDMR": (0.695, 0.562),
-}
+#: SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10), as chapter 04's experiment holds it.
+#: Caser and CMN++ are not in our tables (Caser is not implemented; CMN is in the library but
+#: not in Table 3's run).
+SDMR_TABLE3: dict[str, tuple[float, float]] = dict(_SDMR_PAPER)
 
 COLUMNS = [
     "protocol",
