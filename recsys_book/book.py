@@ -185,13 +185,16 @@ def execute(src: Path, dst: Path, *, timeout_s: int) -> dict:
         timeout=timeout_s,
         kernel_name="python3",
         resources={"metadata": {"path": str(src.parent)}},
-        store_widget_state=False,
+        # True: with False, nbclient raises KeyError when an Output widget is cleared from a
+        # callback (chapter 03's training log); the stored state is dropped below instead
+        store_widget_state=True,
     )
     try:
         client.execute()
     except CellExecutionError as e:
         raise RuntimeError(f"{src.name} failed while building the book:\n{e}") from None
     wall = time.monotonic() - t0
+    nb.metadata.pop("widgets", None)  # the widgets' state (plotly.js included): no use in a static page
     widgets = _replace_widget_views(nb)
     nbformat.write(nb, dst)
     return {"notebook": src.name, "title": _title(nb), "seconds": wall, "widgets": widgets}
