@@ -200,7 +200,11 @@ def execute(src: Path, dst: Path, *, timeout_s: int) -> dict:
     return {"notebook": src.name, "title": _title(nb), "seconds": wall, "widgets": widgets}
 
 
-def _write_project(src: Path, pages: list[dict], full: bool) -> None:
+#: pages of the book that are not chapters (the chapters link to them), copied as they are
+EXTRA_PAGES = ("glossary.md",)
+
+
+def _write_project(src: Path, pages: list[dict], full: bool, extra: Sequence[str] = ()) -> None:
     mode = (
         "full mode (MovieLens-100k)" if full else "FAST mode (small planted data, short training)"
     )
@@ -219,6 +223,7 @@ def _write_project(src: Path, pages: list[dict], full: bool) -> None:
     )
     toc = ["format: jb-book", "root: intro", "chapters:"]
     toc += [f"- file: {Path(p['notebook']).stem}" for p in pages]
+    toc += [f"- file: {Path(name).stem}" for name in extra]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n", encoding="utf-8")
     config = {
         "title": "recsys-book",
@@ -259,7 +264,10 @@ def build(out: Path, *, full: bool = False, notebooks: Path | None = None) -> Pa
         page = execute(nb, src / nb.name, timeout_s=timeout)
         print(f"  {page['seconds']:.0f} s, {page['widgets']} widget view(s) replaced", flush=True)
         pages.append(page)
-    _write_project(src, pages, full)
+    extra = [name for name in EXTRA_PAGES if (notebooks / name).is_file()]
+    for name in extra:
+        shutil.copy(notebooks / name, src / name)
+    _write_project(src, pages, full, extra)
     html = out / "html"
     t0 = time.monotonic()
     jb = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")

@@ -125,6 +125,11 @@ def test_every_chapter_has_its_page(built):
     for name in names:
         page = BUILD / "html" / f"{Path(name).stem}.html"
         assert page.exists(), f"{page} missing"
+    # the glossary the chapters link to is a page too (else their links are dead)
+    assert (BUILD / "html" / "glossary.html").exists()
+    assert 'href="glossary.html' in (BUILD / "html" / "05_corml_residual_metric.html").read_text(
+        encoding="utf-8"
+    )
 
 
 @pytest.mark.parametrize("notebook", [p.name for p in chapters(ROOT / "notebooks")])
