@@ -12,6 +12,8 @@ never starts it. ``make browser-test`` runs it (``pytest --browser tests/browser
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -97,3 +99,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def load_solutions():
+    """``load_solutions("ch04")``: the module notebooks/solutions/ch04.py (not a package)."""
+    import importlib.util
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
+
+    def load(chapter: str):
+        spec = importlib.util.spec_from_file_location(f"{chapter}_solutions", folder / f"{chapter}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load

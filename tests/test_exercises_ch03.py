@@ -1,22 +1,15 @@
 """Chapter 03's exercise checkers accept the solutions and reject plausible wrong answers."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from recsys_book.exercises import NotAnswered, ch03, rejects, try_it
 
-SOL = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch03.py"
-
 
 @pytest.fixture(scope="module")
-def sol():
-    spec = importlib.util.spec_from_file_location("ch03_solutions", SOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def sol(load_solutions):
+    return load_solutions("ch03")
 
 
 def test_solutions_pass(sol):

@@ -4,23 +4,16 @@ say "not answered" for a stub."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from recsys_book.exercises import NotAnswered, ch04, rejects
 
-SOL = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch04.py"
-
 
 @pytest.fixture(scope="module")
-def sol():
-    spec = importlib.util.spec_from_file_location("ch04_solutions", SOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def sol(load_solutions):
+    return load_solutions("ch04")
 
 
 def test_solutions_pass(sol):

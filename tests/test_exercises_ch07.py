@@ -1,22 +1,15 @@
 """Chapter 07's exercise checkers accept the solutions and reject plausible wrong answers."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
 from recsys_book.exercises import ch07
 
-SOL = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch07.py"
-
 
 @pytest.fixture(scope="module")
-def sol():
-    spec = importlib.util.spec_from_file_location("ch07_solutions", SOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def sol(load_solutions):
+    return load_solutions("ch07")
 
 
 def test_solutions_pass(sol):

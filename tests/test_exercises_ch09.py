@@ -1,23 +1,16 @@
 """Chapter 09's exercise checkers accept the solutions and reject plausible wrong answers."""
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from recsys_book.exercises import NotAnswered, ch09, rejects
 
-SOL = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch09.py"
-
 
 @pytest.fixture(scope="module")
-def sol():
-    spec = importlib.util.spec_from_file_location("ch09_solutions", SOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def sol(load_solutions):
+    return load_solutions("ch09")
 
 
 def test_solutions_pass(sol):
