@@ -265,6 +265,10 @@ def fit(
     ``None`` (default) takes :func:`default_cpu_threads` (the ``RECSYS_BOOK_THREADS``
     environment variable when set, e.g. by CI on shared runners, else torch's own setting,
     which is the machine's cores). The previous setting is restored afterwards.
+
+    Same seed, same numbers, for the same thread count: a run on 2 threads repeats itself
+    bit for bit, but differs from a 1-thread run in the last digits (a float sum split over
+    threads adds in another order), so compare runs made with the same ``cpu_threads``.
     """
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(

@@ -149,8 +149,16 @@ def fitted(request, implicit_split, sequence_split, playlist_split, long_short_s
         if name not in cache:
             spec = MODELS[name]
             split = splits[spec.data]
-            torch.manual_seed(0)
-            cache[name] = (spec.build(split), split)
+            # always trained on one thread, whichever test asks first: a float sum split
+            # over 2 threads adds in another order, so the thread count is part of "same
+            # settings" (test_same_seed_same_scores_multithreaded checks 2 threads)
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                torch.manual_seed(0)
+                cache[name] = (spec.build(split), split)
+            finally:
+                torch.set_num_threads(before)
         return cache[name]
 
     return get
@@ -206,7 +214,7 @@ def test_higher_is_better_on_planted_data(name, fitted, cpu_threads_1):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_same_seed_same_scores(name, fitted, implicit_split, sequence_split, playlist_split):
+def test_same_seed_same_scores(name, fitted, cpu_threads_1):
     model, split = fitted(name)
     torch.manual_seed(0)
     again = MODELS[name].build(split)
@@ -215,6 +223,27 @@ def test_same_seed_same_scores(name, fitted, implicit_split, sequence_split, pla
         torch.testing.assert_close(
             again.score(users, cand, **inputs), model.score(users, cand, **inputs)
         )
+
+
+@pytest.mark.parametrize("name", ["GMF", "SDM", "CMN"])
+def test_same_seed_same_scores_multithreaded(name, fitted, monkeypatch):
+    """Two threads (what a learner's laptop runs; CI pins one with RECSYS_BOOK_THREADS):
+    two trainings with the same seed give bit-identical scores."""
+    monkeypatch.delenv("RECSYS_BOOK_THREADS", raising=False)
+    _, split = fitted(name)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        runs = []
+        for _ in range(2):
+            torch.manual_seed(0)
+            model = MODELS[name].build(split)
+            users, cand, inputs = _batch(split)
+            with torch.no_grad():
+                runs.append(model.score(users, cand, **inputs))
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(runs[0], runs[1]), f"{name}: two seeded 2-thread trainings differ"
 
 
 @pytest.mark.parametrize("name", NAMES)
