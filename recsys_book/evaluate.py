@@ -9,8 +9,10 @@ Sampled protocol: ``model.score(users (b,), candidates (b, C), **inputs)`` ranks
 
 Full ranking: ``model.score_all(users (b,), **inputs) -> (b, n_items)`` (the base class
 builds it from ``score``); excluded items (training items, plus validation items at
-test time) get -inf; ties are broken at random by ranking over a seeded random
-permutation of the items, so no item wins a tie because of its id.
+test time) get -inf; ties are broken at random, so no item wins a tie because of its id:
+the items are ranked over a seeded random permutation, with a seeded tie order per row on
+top (:func:`recsys_book.metrics.stable_topk`), so rows do not share their tie-breaks and
+metric@K does not depend on the other cut-offs asked for.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from recsys_book.data.splits import EvalSet
 from recsys_book.metrics import (
     METRICS,
     NAMES,
+    TIE_PRIME,
     coverage,
     novelty,
     sampled_metrics,
+    stable_topk,
     target_rank_counts,
     topk_metrics,
 )
@@ -96,6 +100,8 @@ def evaluate(
         kmax = min(kmax, n_items)
         g = torch.Generator().manual_seed(int(seed))
         perm = torch.randperm(n_items, generator=g).to(device)
+        # and a tie order of the shuffled columns per row (rows do not share their tie-breaks)
+        tie_mult = torch.randint(1, TIE_PRIME, (n,), generator=g).to(device)
         inv = torch.empty_like(perm)
         inv[perm] = torch.arange(n_items, device=device)  # item -> shuffled column
     try:
@@ -112,7 +118,7 @@ def evaluate(
                         if m in metrics:
                             cols.setdefault(f"{NAMES[m]}@{k}", []).append(v.cpu())
                 if keep_lists:
-                    top = torch.topk(scores, min(kmax, scores.shape[1]), dim=1).indices
+                    top = stable_topk(scores, min(kmax, scores.shape[1]))[1]
                     top = cand.gather(1, top)
                     for k in ks:
                         topk_all[k].append(top[:, :k].cpu())
@@ -128,7 +134,8 @@ def evaluate(
                 lens = (ptr[idx.start + 1 : idx.stop + 1] - ptr[idx.start : idx.stop]).to(device)
                 r = torch.repeat_interleave(torch.arange(b, device=device), lens)
                 shuffled[r, inv[items[lo:hi].to(device)]] = -torch.inf
-            vals, top = torch.topk(shuffled, kmax, dim=1)
+            # ties in the row's seeded random order, the same whatever kmax is
+            vals, top = stable_topk(shuffled, kmax, tie_mult[idx])
             if torch.isnan(vals).any():  # topk ranks NaN above everything: one look suffices
                 raise ValueError("the model returned NaN scores; check its parameters / inputs.")
             top = perm[top]  # (b, kmax) item ids

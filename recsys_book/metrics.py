@@ -10,7 +10,9 @@ Two entry points, both returning per-row values (average them for a table):
   first among ties would report) and not 0.0 (which one that puts it last would).
 * :func:`topk_metrics` for full ranking: given the 0/1 relevance of the top-K list and the
   number of held-out items per row. (The evaluator breaks ties at random with a seeded
-  permutation of the items before ``torch.topk``.)
+  permutation of the items, then takes :func:`stable_topk`, which puts equal scores in
+  column order: ``torch.topk`` leaves their order unspecified, so metric@10 could change
+  with the other cut-offs asked for.)
 
 Definitions (K = cut-off, rel_k = 1 if the k-th recommendation is held out, P = number of
 held-out items of the row):
@@ -84,6 +86,57 @@ def sampled_metrics(greater: torch.Tensor, ties: torch.Tensor, k: int) -> dict[s
         ndcg += p / math.log2(pos + 2)
         mrr += p / (pos + 1)
     return {"hr": hr, "precision": hr / k, "recall": hr, "ndcg": ndcg, "map": mrr, "mrr": mrr}
+
+
+#: a prime above any catalogue size: tie keys are (column + 1) * a mod P, a bijection
+TIE_PRIME = 2_147_483_647
+
+
+def stable_topk(
+    x: torch.Tensor, k: int, tie_mult: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(values, indices) of the ``k`` largest entries of each row of ``x`` (b, n), with a
+    fixed order among equal values, so that the top k is always a prefix of the top k + 1
+    (``torch.topk`` promises neither which tied entries it keeps nor their order, so a
+    metric@10 could move when @20 was asked for as well).
+
+    Equal values are ordered by a tie key, smallest first: the column index (then this is
+    exactly ``torch.sort(x, descending=True, stable=True)[:, :k]``), or, with ``tie_mult``
+    (b,) integers in [1, TIE_PRIME), ``(column + 1) * tie_mult mod TIE_PRIME``: a different
+    order of the columns for each row (the evaluator draws one multiplier per row).
+
+    Cost: one ``topk`` of k + 1 and a sort of k per row; a row where a tie straddles the
+    k-th place (its (k+1)-th value equals its k-th) costs one more sort of its n keys."""
+    b, n = x.shape
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of columns {n}, got {k}")
+    if n >= TIE_PRIME:
+        raise ValueError(f"at most {TIE_PRIME - 1} columns, got {n}")
+
+    def keys(cols, rows):  # cols (r, m) column indices of rows ``rows`` -> tie keys
+        if tie_mult is None:
+            return cols
+        return (cols + 1) * tie_mult[rows, None].to(cols.device, torch.long) % TIE_PRIME
+
+    vals, idx = torch.topk(x, min(k + 1, n), dim=1)
+    cut = (vals[:, k] == vals[:, k - 1]).nonzero()[:, 0] if k < n else idx[:0, 0]
+    vals, idx = vals[:, :k], idx[:, :k]
+    if len(cut):  # keep all above the k-th value, then the tied ones with the smallest keys
+        xs, t = x[cut], vals[cut, -1:]
+        above, eq = xs > t, xs == t
+        need = k - above.sum(1, keepdim=True)  # >= 1
+        cols = torch.arange(n, device=x.device).expand(len(cut), n)
+        key = torch.where(eq, keys(cols, cut), TIE_PRIME)  # non-tied last
+        last = torch.sort(key, dim=1).values.gather(1, need - 1)  # the need-th smallest key
+        take = above | (eq & (key <= last))  # exactly k per row (keys are distinct)
+        idx = idx.clone()
+        idx[cut] = take.nonzero()[:, 1].view(len(cut), k)
+        vals = x.gather(1, idx)
+    rows = torch.arange(b, device=x.device)
+    order = torch.sort(keys(idx, rows), dim=1).indices  # by tie key, then stably by value
+    idx, vals = idx.gather(1, order), vals.gather(1, order)
+    vals, order = torch.sort(vals, dim=1, descending=True, stable=True)
+    return vals, idx.gather(1, order)
 
 
 def topk_metrics(rel: torch.Tensor, n_pos: torch.Tensor, k: int) -> dict[str, torch.Tensor]:

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from recsys_book.data import EvalSet, Interactions, leave_one_out, planted_implicit, random_split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import NAMES as LABEL
-from recsys_book.metrics import sampled_metrics, target_rank_counts, topk_metrics
+from recsys_book.metrics import (
+    TIE_PRIME,
+    sampled_metrics,
+    stable_topk,
+    target_rank_counts,
+    topk_metrics,
+)
 from recsys_book.models import Popularity, RandomModel, Recommender
 
 NAMES = ("hr", "precision", "recall", "ndcg", "map", "mrr")
@@ -251,6 +257,50 @@ def test_full_ranking_ties_are_broken_at_random():
     assert evaluate(flat, es, metrics=("hr",), seed=3) == evaluate(
         flat, es, metrics=("hr",), seed=3
     )
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 10**6),
+    rows=st.integers(1, 30),
+    n=st.integers(1, 70),
+    levels=st.sampled_from([1, 2, 5, 1000]),
+    k=st.integers(1, 70),
+)
+def test_stable_topk_is_a_stable_sort_prefix(seed, rows, n, levels, k):
+    k = min(k, n)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, levels, (rows, n), generator=g).float()  # levels=1: every entry tied
+    x[0, : n // 3] = -torch.inf  # masked items tie too
+    ref = torch.sort(x, dim=1, descending=True, stable=True)
+    vals, idx = stable_topk(x, k)
+    assert torch.equal(idx, ref.indices[:, :k]) and torch.equal(vals, ref.values[:, :k])
+    # a tie order per row: the reference sorts by key, then stably by value
+    mult = torch.randint(1, TIE_PRIME, (rows,), generator=g)
+    key = (torch.arange(n) + 1) * mult[:, None] % TIE_PRIME
+    by_key = torch.sort(key, dim=1).indices
+    ref = torch.sort(x.gather(1, by_key), dim=1, descending=True, stable=True)
+    vals, idx = stable_topk(x, k, mult)
+    assert torch.equal(idx, by_key.gather(1, ref.indices)[:, :k])
+    assert torch.equal(vals, ref.values[:, :k])
+    with pytest.raises(ValueError, match="k must be"):
+        stable_topk(x, n + 1)
+
+
+def test_full_ranking_metric_at_k_does_not_depend_on_the_other_ks():
+    # Popularity on planted data: many items share a degree, so ties straddle the cut-off;
+    # with torch.topk NDCG@10 moved in the 4th digit when 20 was asked for as well
+    inter, _ = planted_implicit(n_users=300, n_items=200, per_user=(3, 8), seed=1)
+    split = random_split(inter, seed=0)
+    model = Popularity(split.n_users, split.n_items).fit(split)
+    alone = evaluate(model, split.test, ks=(10,), metrics=NAMES)
+    with_others = evaluate(model, split.test, ks=(5, 10, 20, 50), metrics=NAMES)
+    for key, v in alone.items():
+        assert with_others[key] == v, key
+    # and a model that ties everything gives the same lists as a full stable sort
+    assert evaluate(model, split.test, ks=(3,)) == {
+        k: v for k, v in evaluate(model, split.test, ks=(3, 7)).items() if k.endswith("@3")
+    }
 
 
 def test_full_ranking_masks_training_items():

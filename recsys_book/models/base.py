@@ -46,6 +46,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from recsys_book.metrics import stable_topk
+
 #: the optional training hooks a gradient model may define (see the module docstring)
 HOOKS = ("regularization", "post_step")
 LOSSES = ("bpr", "hinge")
@@ -108,7 +110,7 @@ class Recommender(nn.Module):
         if exclude is not None:
             seen = exclude.to_dense(device=scores.device)[users] > 0
             scores = scores.masked_fill(seen, -torch.inf)
-        return torch.topk(scores, k, dim=1).indices
+        return stable_topk(scores, k)[1]  # equal scores in item order
 
     def extra_repr(self) -> str:
         return f"n_users={self.n_users}, n_items={self.n_items}"
