@@ -194,7 +194,9 @@ def execute(src: Path, dst: Path, *, timeout_s: int) -> dict:
     except CellExecutionError as e:
         raise RuntimeError(f"{src.name} failed while building the book:\n{e}") from None
     wall = time.monotonic() - t0
-    nb.metadata.pop("widgets", None)  # the widgets' state (plotly.js included): no use in a static page
+    nb.metadata.pop(
+        "widgets", None
+    )  # the widgets' state (plotly.js included): no use in a static page
     widgets = _replace_widget_views(nb)
     nbformat.write(nb, dst)
     return {"notebook": src.name, "title": _title(nb), "seconds": wall, "widgets": widgets}

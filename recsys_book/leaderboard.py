@@ -258,7 +258,9 @@ def load(results: str | Path | None = None) -> pd.DataFrame:
             board.at[i, "paper HR@10"], board.at[i, "paper NDCG@10"] = SDMR_TABLE3[name]
     order = {k: n for n, k in enumerate(PROTOCOLS)}
     board["_o"] = board["protocol"].map(order)
-    return board.sort_values(["_o", "model"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return (
+        board.sort_values(["_o", "model"], kind="stable").drop(columns="_o").reset_index(drop=True)
+    )
 
 
 def table(board: pd.DataFrame, protocol: str, digits: int = 3) -> pd.DataFrame:
@@ -315,9 +317,7 @@ def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:
             raise ValueError(f"pareto_front: point {name!r} must be two finite numbers, got {xy!r}")
 
     def dominated(p):
-        return any(
-            q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for _, q in items
-        )
+        return any(q[0] >= p[0] and q[1] >= p[1] and (q[0] > p[0] or q[1] > p[1]) for _, q in items)
 
     front = [(name, xy) for name, xy in items if not dominated(xy)]
     return [name for name, _ in sorted(front, key=lambda t: (-t[1][0], t[0]))]

@@ -109,7 +109,9 @@ def load_solutions():
     folder = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
 
     def load(chapter: str):
-        spec = importlib.util.spec_from_file_location(f"{chapter}_solutions", folder / f"{chapter}.py")
+        spec = importlib.util.spec_from_file_location(
+            f"{chapter}_solutions", folder / f"{chapter}.py"
+        )
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         return mod

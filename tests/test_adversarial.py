@@ -172,8 +172,17 @@ def test_clean_loss_handed_over_gives_the_same_training_as_recomputing(split):
         return bpr_loss(p, n)
 
     P = n_playlists(split)
-    kw = dict(epochs=1, batch_size=128, n_negatives=2, lr=1e-2, exclude_by="playlist",
-              progress=False, seed=3, valid_metric=None, loss=counting)
+    kw = dict(
+        epochs=1,
+        batch_size=128,
+        n_negatives=2,
+        lr=1e-2,
+        exclude_by="playlist",
+        progress=False,
+        seed=3,
+        valid_metric=None,
+        loss=counting,
+    )
     out = {}
     for name, adv in (("recompute", Recompute(eps=0.5)), ("handed", APR(eps=0.5))):
         torch.manual_seed(1)

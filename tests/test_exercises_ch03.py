@@ -1,6 +1,5 @@
 """Chapter 03's exercise checkers accept the solutions and reject plausible wrong answers."""
 
-
 import pytest
 import torch
 
@@ -22,7 +21,11 @@ def test_stubs_say_not_answered(capsys):
     def stub(*args):
         raise NotImplementedError
 
-    for checker in (ch03.check_mdr_distance, ch03.check_softmin_attention, ch03.check_flexible_noise):
+    for checker in (
+        ch03.check_mdr_distance,
+        ch03.check_softmin_attention,
+        ch03.check_flexible_noise,
+    ):
         with pytest.raises(NotAnswered, match="not answered"):
             checker(stub)
         with pytest.raises(NotAnswered, match="not answered"):

@@ -4,7 +4,6 @@ say "not answered" for a stub."""
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 

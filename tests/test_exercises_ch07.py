@@ -1,6 +1,5 @@
 """Chapter 07's exercise checkers accept the solutions and reject plausible wrong answers."""
 
-
 import pytest
 import torch
 

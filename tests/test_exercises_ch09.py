@@ -27,13 +27,19 @@ def test_stubs_are_not_answered():
 
 def test_pareto_checker_rejects_wrong_answers(sol):
     def strict_only(points):  # "dominates" with > on both: keeps points equal on one coordinate
-        keep = [n for n, p in points.items()
-                if not any(q[0] > p[0] and q[1] > p[1] for q in points.values())]
+        keep = [
+            n
+            for n, p in points.items()
+            if not any(q[0] > p[0] and q[1] > p[1] for q in points.values())
+        ]
         return sorted(keep, key=lambda n: (-points[n][0], n))
 
     def drops_duplicates(points):  # treats an identical point as dominating
-        keep = [n for n, p in points.items()
-                if not any(m != n and q[0] >= p[0] and q[1] >= p[1] for m, q in points.items())]
+        keep = [
+            n
+            for n, p in points.items()
+            if not any(m != n and q[0] >= p[0] and q[1] >= p[1] for m, q in points.items())
+        ]
         return sorted(keep, key=lambda n: (-points[n][0], n))
 
     def unsorted(points):

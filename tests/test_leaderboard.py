@@ -95,7 +95,9 @@ def _sign_p(w, l):
     return 1.0 if n == 0 else min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
 
 
-@pytest.mark.parametrize("w,l,ties", [(5, 0, 0), (0, 5, 3), (7, 3, 2), (10, 10, 0), (0, 0, 4), (40, 25, 9)])
+@pytest.mark.parametrize(
+    "w,l,ties", [(5, 0, 0), (0, 5, 3), (7, 3, 2), (10, 10, 0), (0, 0, 4), (40, 25, 9)]
+)
 def test_sign_test_is_the_exact_binomial(w, l, ties):
     a = np.r_[np.ones(w), np.zeros(l), np.full(ties, 0.5)]
     b = np.r_[np.zeros(w), np.ones(l), np.full(ties, 0.5)]
@@ -106,7 +108,9 @@ def test_sign_test_is_the_exact_binomial(w, l, ties):
 
 
 def test_sign_test_large_n_and_bad_input():
-    wins, losses, p = L.sign_test(np.r_[np.ones(600), np.zeros(400)], np.r_[np.zeros(600), np.ones(400)])
+    wins, losses, p = L.sign_test(
+        np.r_[np.ones(600), np.zeros(400)], np.r_[np.zeros(600), np.ones(400)]
+    )
     assert 0 < p < 1e-9
     with pytest.raises(ValueError, match="same length"):
         L.sign_test([1, 2], [1, 2, 3])
@@ -131,5 +135,13 @@ def test_figures_are_labelled(board):
         assert fig.layout.title.text and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
         assert len(fig.data) >= 1 and len(fig.data[0].x) >= 3
     nov = L.figure_accuracy_novelty(board)
-    assert len(nov.data[1].x) == len(L.pareto_front(
-        {m: (n, a) for m, n, a in board.loc[board.protocol == "random_full", ["model", "Novelty@10", "NDCG@10"]].values}))
+    assert len(nov.data[1].x) == len(
+        L.pareto_front(
+            {
+                m: (n, a)
+                for m, n, a in board.loc[
+                    board.protocol == "random_full", ["model", "Novelty@10", "NDCG@10"]
+                ].values
+            }
+        )
+    )

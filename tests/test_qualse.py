@@ -53,8 +53,10 @@ def test_planted_long_short_truth():
     short = src == 1
     assert np.all(df["item"].to_numpy()[short] == truth["successor"][prev[short].astype(int)])
     long_rows = ~short
-    assert np.all(truth["item_cluster"][df["item"].to_numpy()[long_rows]]
-                  == truth["user_cluster"][df["user"].to_numpy()[long_rows]])
+    assert np.all(
+        truth["item_cluster"][df["item"].to_numpy()[long_rows]]
+        == truth["user_cluster"][df["user"].to_numpy()[long_rows]]
+    )
     assert not df.duplicated(["user", "item"]).any()
 
 
@@ -197,8 +199,16 @@ def test_qabpr_with_zero_eps_is_bpr_step_for_step(planted):
     ):
         torch.manual_seed(0)
         m = QUALE(split.n_users, split.n_items, dim=8)
-        h = fit(m, split, epochs=2, batch_size=64, loss=loss, adversary=adversary,
-                valid_metric=None, progress=False)
+        h = fit(
+            m,
+            split,
+            epochs=2,
+            batch_size=64,
+            loss=loss,
+            adversary=adversary,
+            valid_metric=None,
+            progress=False,
+        )
         runs.append((m.state_dict(), h["loss"].to_numpy()))
     np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-6)
     for k in runs[0][0]:
@@ -246,8 +256,14 @@ def test_real_cells_match_torch():
     cell = Q.QLSTMCell(8, 8, real=True)
     ref = torch.nn.LSTMCell(8, 8)
     H = 8
-    perm = torch.cat([torch.arange(H, 2 * H), torch.arange(0, H), torch.arange(3 * H, 4 * H),
-                      torch.arange(2 * H, 3 * H)])  # torch (i, f, g, o) <- ours (f, i, o, g)
+    perm = torch.cat(
+        [
+            torch.arange(H, 2 * H),
+            torch.arange(0, H),
+            torch.arange(3 * H, 4 * H),
+            torch.arange(2 * H, 3 * H),
+        ]
+    )  # torch (i, f, g, o) <- ours (f, i, o, g)
     with torch.no_grad():
         ref.weight_ih.copy_(cell.w.weight[perm])
         ref.weight_hh.copy_(cell.rec.weight[perm])

@@ -48,9 +48,7 @@ def test_norm_is_multiplicative_and_product_associative():
     g = torch.Generator().manual_seed(1)
     p, r, s = torch.randn(3, 5, 12, generator=g, dtype=torch.float64)
     torch.testing.assert_close(Q.norm(Q.hamilton(p, r)), Q.norm(p) * Q.norm(r))
-    torch.testing.assert_close(
-        Q.hamilton(Q.hamilton(p, r), s), Q.hamilton(p, Q.hamilton(r, s))
-    )
+    torch.testing.assert_close(Q.hamilton(Q.hamilton(p, r), s), Q.hamilton(p, Q.hamilton(r, s)))
     # (pq)* = q* p*
     torch.testing.assert_close(Q.conj(Q.hamilton(p, r)), Q.hamilton(Q.conj(r), Q.conj(p)))
 

@@ -8,7 +8,9 @@ from recsys_book.widgets import figure_widgets, show, sync
 
 def _mutated_figure():
     fig = go.FigureWidget([go.Bar(x=["a", "b"], y=[1, 2])])
-    with fig.batch_update():  # what chapters do before display: this state is sent as a message only
+    with (
+        fig.batch_update()
+    ):  # what chapters do before display: this state is sent as a message only
         fig.data[0].x = ["NDCG@10", "MRR@10"]
         fig.layout.title = "metrics"
     return fig

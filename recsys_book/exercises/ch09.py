@@ -75,7 +75,10 @@ SIGN_CASES = {
         np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]),
         np.array([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5]),
     ),
-    "an even split (p = 1, not above 1)": (np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0, 1.0])),
+    "an even split (p = 1, not above 1)": (
+        np.array([1.0, 0.0, 1.0, 0.0]),
+        np.array([0.0, 1.0, 0.0, 1.0]),
+    ),
     "943 users, small advantage (ML-100k size)": _paired(0, 943, -0.02),
     "2000 users, clear advantage (p far below 1e-6)": _paired(1, 2000, -0.1),
     "12 users, random": _paired(2, 12, 0.0),
@@ -86,7 +89,9 @@ def _same_test(got, want) -> bool:
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         return False
     w, l, p = got
-    return int(w) == want[0] and int(l) == want[1] and close(float(p), want[2], atol=1e-12, rtol=1e-6)
+    return (
+        int(w) == want[0] and int(l) == want[1] and close(float(p), want[2], atol=1e-12, rtol=1e-6)
+    )
 
 
 def check_sign_test(fn) -> bool:
