@@ -16,8 +16,10 @@ Levers (cumulative, in this order):
 * ``fused``: Eq. (9)'s z = ||tanh(W_c q + W_c' v_k)||^2 and Eq. (13)'s square(tanh(.)) as
   custom autograd Functions with a hand-written backward (tanh saved, not recomputed:
   ``fused+recompute`` recomputes it in the backward instead, trading a pass for memory);
-* ``library``: ``recsys_book.models.sdmr.SDM`` as it is now (mulsum + additive + merged;
-  the fused backward is available as ``SDM.fused_backward = True`` but off: not faster here);
+* ``attnsum``: Eq. (13)/(18)'s attentive sum as a custom Function (s in-place
+  multiply-adds forward, one batched matrix-vector product and one outer product backward);
+* ``library``: ``recsys_book.models.sdmr.SDM`` as it is now (mulsum + additive + merged +
+  fused + attnsum; ``SDM.fused_backward = False`` gives the autograd path of ``+ merged``);
 * ``compiled``: ``torch.compile`` of the library's step (``--compile``; its one-off compile
   time is printed separately).
 
@@ -72,7 +74,9 @@ def forward_before(m: SDM, users, items, context, mask):
     return m.w_e(e).squeeze(-1)
 
 
-def forward_lever(m: SDM, users, items, context, mask, additive, merged, fused, recompute=False):
+def forward_lever(
+    m: SDM, users, items, context, mask, additive, merged, fused, recompute=False, attnsum=False
+):
     """The same equations with the levers switched on (tanh activation)."""
     q = torch.tanh(m.W_a.part_a(m.user_in(users))[:, None, :] + m.W_a.part_b(m.item_in(items)))
     p = torch.tanh(m.W_b.part_a(m.user_out(users))[:, None, :] + m.W_b.part_b(m.item_out(items)))
@@ -113,7 +117,7 @@ def forward_lever(m: SDM, users, items, context, mask, additive, merged, fused, 
             logits = (-z).masked_fill(~mm, float("-inf"))
             logits = torch.where(any_real, logits, torch.zeros_like(logits))
             a = torch.softmax(logits, dim=-1) * mm
-        e = (a[..., None] * r2).sum(2)
+        e = sdmr_mod._AttnSum.apply(a, r2) if attnsum else (a[..., None] * r2).sum(2)
         if h < m.hops:
             g = torch.sigmoid(gl)
             q = (1 - g) * e + g * q
@@ -132,6 +136,9 @@ VARIANTS = {
     "+ fused": lambda m, *a: forward_lever(m, *a, additive=True, merged=True, fused=True),
     "+ fused+recompute": lambda m, *a: forward_lever(
         m, *a, additive=True, merged=True, fused=True, recompute=True
+    ),
+    "+ fused + attnsum": lambda m, *a: forward_lever(
+        m, *a, additive=True, merged=True, fused=True, attnsum=True
     ),
     "library": library,
 }

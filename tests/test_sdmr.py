@@ -341,7 +341,7 @@ def test_fast_sdm_equals_the_plain_equations_values_and_gradients(hops, fused):
 
 
 def test_fused_functions_pass_gradcheck():
-    from recsys_book.models.sdmr import _TanhSqNorm, _TanhSquare
+    from recsys_book.models.sdmr import _AttnSum, _TanhSqNorm, _TanhSquare
 
     g = torch.Generator().manual_seed(0)
     a = torch.randn(2, 3, 4, dtype=torch.double, generator=g, requires_grad=True)
@@ -349,6 +349,10 @@ def test_fused_functions_pass_gradcheck():
     assert torch.autograd.gradcheck(_TanhSquare.apply, (a, b))
     assert torch.autograd.gradcheck(lambda x, y: _TanhSqNorm.apply(x, y, False), (a, b))
     assert torch.autograd.gradcheck(lambda x, y: _TanhSqNorm.apply(x, y, True), (a, b))
+    att = torch.rand(2, 3, 5, dtype=torch.double, generator=g, requires_grad=True)
+    r2 = torch.randn(2, 3, 5, 4, dtype=torch.double, generator=g, requires_grad=True)
+    assert torch.autograd.gradcheck(_AttnSum.apply, (att, r2))
+    torch.testing.assert_close(_AttnSum.apply(att, r2), (att[..., None] * r2).sum(2))
 
 
 def test_dropout_only_in_training_and_eval_is_deterministic():
@@ -385,6 +389,13 @@ def test_reproduce_sdmr_quick_selects_on_validation(tmp_path, monkeypatch, extra
     best = ab.loc[ab["valid NDCG@10"].idxmax(), "recipe"]
     assert f"Selected recipe (best validation NDCG@10): **{best}**" in md
     assert ab.loc[ab["recipe"] == "4 negatives, max", "epochs run"].item() <= 10
+    # --quick keeps one extra training seed: the chosen setting retrained, seed 0 first
+    seeds = pd.read_csv(tmp_path / f"{stem}_seeds.csv")
+    assert list(seeds["seed"]) == [0, 1]
+    chosen = ab.loc[ab["valid NDCG@10"].idxmax()]  # --quick: one hop value, the ablation's
+    assert seeds.loc[0, "valid NDCG@10"] == pytest.approx(chosen["valid NDCG@10"])
+    assert seeds.loc[1, "valid NDCG@10"] != seeds.loc[0, "valid NDCG@10"]  # another seed
+    assert "over 2 training seeds" in md and "over training seeds" in md
     if not extra:
         table = pd.read_csv(tmp_path / "sdmr.csv", index_col=0)
         assert {"SDM", "SDMR", "PRME"} <= set(table.index)

@@ -67,6 +67,8 @@ class Slider:
 SLIDERS = [
     Slider("03", "rb-masr-eps", "noise magnitude ε of APR (MASR chapter)", 120, "eps_slider",
            ("fig_apr",)),  # fine-tunes the cached BPR MDR with APR once per (ε, noise, λ_δ)
+    Slider("03", "rb-masr-stretch", "stretch of MDR's playlist metric (MASR chapter)", 10,
+           "stretch_slider", ("fig_metric",)),  # rescales the scatter and the ball, no training
     Slider("04", "rb-sdm-hops", "hops of SDM (SDMR chapter)", 10, "hop_slider",
            ("bars", "curves", "heat")),  # a move redraws; new settings train on the button
     Slider("05", "rb-corml-t", "normalization strength t of CoRML", 30, "t_slider",
