@@ -142,26 +142,43 @@ class _TanhSqNorm(torch.autograd.Function):
     """z_ck = ||tanh(a_c + b_k)||^2 over every (candidate c, context item k): Eq. (9)/(16).
 
     a (B, C, d), b (B, s, d) -> (B, C, s). The forward is one norm reduction (no t * t
-    buffer), the backward by hand (two passes over (B, C, s, d) instead of four).
-    ``recompute=True`` keeps only a and b and recomputes tanh in the backward (less memory,
-    one more pass)."""
+    buffer) and then turns t into u = t (1 - t^2) in place, all the backward needs
+    (dz/da_c = 2 sum_k u_ck): the backward is then s + C multiply-adds into the two small
+    gradients, no (B, C, s, d) pass. ``recompute=True`` keeps only a and b and recomputes
+    tanh in the backward (less memory, more passes)."""
 
     @staticmethod
     def forward(ctx, a, b, recompute: bool = False):
         t = a[:, :, None, :] + b[:, None, :, :]  # (B, C, s, d)
         torch.tanh(t, out=t)
+        z = torch.linalg.vector_norm(t, dim=-1).square_()
         ctx.recompute = recompute
-        ctx.save_for_backward(*((a, b) if recompute else (t,)))
-        return torch.linalg.vector_norm(t, dim=-1).square_()
+        if recompute:
+            ctx.save_for_backward(a, b)
+        else:
+            torch.ops.aten.tanh_backward.grad_input(t, t, grad_input=t)  # u = t (1 - t^2)
+            ctx.save_for_backward(t)
+        return z
 
     @staticmethod
     def backward(ctx, grad):
         if ctx.recompute:
             a, b = ctx.saved_tensors
             t = torch.tanh(a[:, :, None, :] + b[:, None, :, :])
-        else:
-            (t,) = ctx.saved_tensors
-        return (*_tanh_sq_backward(t * grad[..., None], t), None)
+            return (*_tanh_sq_backward(t * grad[..., None], t), None)
+        (u,) = ctx.saved_tensors
+        g2 = 2 * grad  # (B, C, s)
+        C, s_ = g2.shape[1], g2.shape[2]
+        if max(C, s_) > 32:  # many candidates or context items: two reductions instead
+            gx = u * g2[..., None]
+            return gx.sum(2), gx.sum(1), None
+        ga = g2[:, :, 0, None] * u[:, :, 0]  # (B, C, d)
+        for k in range(1, s_):
+            ga.addcmul_(g2[:, :, k, None], u[:, :, k])
+        gb = g2[:, 0, :, None] * u[:, 0]  # (B, s, d)
+        for c in range(1, C):
+            gb.addcmul_(g2[:, c, :, None], u[:, c])
+        return ga, gb, None
 
 
 class _AttnSum(torch.autograd.Function):
