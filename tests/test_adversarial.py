@@ -46,6 +46,10 @@ def _train_batch(split, n=64, seed=0):
     }
 
 
+# fit settings of the step-for-step comparisons on the playlist split
+PLAYLIST_FIT = dict(batch_size=128, n_negatives=2, lr=1e-2, exclude_by="playlist", progress=False)
+
+
 @pytest.mark.parametrize("noise", ["flexible", "fixed"])
 def test_noise_has_norm_eps_std_per_row(noise):
     g = torch.Generator().manual_seed(0)
@@ -99,15 +103,7 @@ def test_apr_deltas_per_table_and_loss_goes_up(split):
 def test_eps_zero_reproduces_bpr_step_for_step(split):
     """eps = 0: L + lam * L(Theta + 0) = 2 L (lam = 1): identical to BPR on 2 L, bit for bit."""
     P = n_playlists(split)
-    kw = dict(
-        epochs=2,
-        batch_size=128,
-        n_negatives=2,
-        lr=1e-2,
-        exclude_by="playlist",
-        progress=False,
-        seed=7,
-    )
+    kw = dict(PLAYLIST_FIT, epochs=2, seed=7)
 
     def run(**extra):
         torch.manual_seed(1)
@@ -172,17 +168,7 @@ def test_clean_loss_handed_over_gives_the_same_training_as_recomputing(split):
         return bpr_loss(p, n)
 
     P = n_playlists(split)
-    kw = dict(
-        epochs=1,
-        batch_size=128,
-        n_negatives=2,
-        lr=1e-2,
-        exclude_by="playlist",
-        progress=False,
-        seed=3,
-        valid_metric=None,
-        loss=counting,
-    )
+    kw = dict(PLAYLIST_FIT, epochs=1, seed=3, valid_metric=None, loss=counting)
     out = {}
     for name, adv in (("recompute", Recompute(eps=0.5)), ("handed", APR(eps=0.5))):
         torch.manual_seed(1)
