@@ -9,8 +9,9 @@ same model. So the leaderboard is one table per protocol, never one ranking of e
 
 Protocols (``PROTOCOLS``) and the tables they read:
 
-* ``loo``: leave-one-out, 100 sampled negatives, HR@10 / NDCG@10 (``baselines``, ``sdmr``,
-  ``sdmr_sdm_hops`` (SDM with the recipe and hops chosen on validation), ``lrml``). Where a model appears in two tables (MF-BPR is in ``baselines``
+* ``loo``: leave-one-out, 100 sampled negatives, HR@10 / NDCG@10 (``baselines``, ``sdmr``
+  (its SDM row is the one with the recipe and hops chosen on validation), ``lrml``). Where
+  a model appears in two tables (MF-BPR is in ``baselines``
   and ``sdmr``, trained with different grids on the same split), the row with the higher
   *validation* NDCG@10 is kept, as the experiments themselves select: never on test.
 * ``random_full``: random per-user 60/20/20 split, full ranking, NDCG@10 / MRR@10 /
@@ -71,7 +72,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "loo",
             "leave-one-out, 100 sampled negatives (SDMR Table 3)",
             "HR@10",
-            ("baselines", "sdmr", "sdmr_sdm_hops", "lrml"),
+            ("baselines", "sdmr", "lrml"),
             "01, 04, 06",
         ),
         Protocol(
@@ -136,7 +137,6 @@ def _read(results: Path, stem: str) -> pd.DataFrame:
     if not path.is_file():
         name = {
             "rme_random": "rme --protocol random",
-            "sdmr_sdm_hops": "sdmr --sdm-only --epochs 30 --patience 3",
         }.get(stem, stem)
         raise MissingResults(
             f"{path} does not exist: the leaderboard reads the committed reproduction tables. "
@@ -158,14 +158,6 @@ def _rows_baselines(df: pd.DataFrame) -> pd.DataFrame:
 
 def _rows_sdmr(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={"seconds": "train s", "note": "config"})
-
-
-def _rows_sdmr_sdm(df: pd.DataFrame) -> pd.DataFrame:
-    # the hops run with the recipe chosen on validation; its best validation row is the SDM
-    best = df.loc[[df["valid NDCG@10"].idxmax()]].copy()
-    best["config"] = "hops=" + best["hops"].astype(int).astype(str) + ", recipe: " + best["recipe"]
-    best["model"] = "SDM"
-    return best.rename(columns={"seconds": "train s"})
 
 
 def _rows_lrml(df: pd.DataFrame) -> pd.DataFrame:
@@ -202,7 +194,6 @@ def _rows_qualse(df: pd.DataFrame) -> pd.DataFrame:
 _READERS = {
     "baselines": _rows_baselines,
     "sdmr": _rows_sdmr,
-    "sdmr_sdm_hops": _rows_sdmr_sdm,
     "lrml": _rows_lrml,
     "corml": _rows_corml,
     "rme_random": _rows_rme_random,

@@ -355,6 +355,18 @@ def test_fused_functions_pass_gradcheck():
     torch.testing.assert_close(_AttnSum.apply(att, r2), (att[..., None] * r2).sum(2))
 
 
+def test_scores_are_the_same_with_and_without_grad():
+    # the fused path skips its backward preparation under no_grad: bit-identical scores
+    torch.manual_seed(0)
+    m = SDM(U, I, dim=D, hops=3)
+    users, items, ctx, mask = _inputs()
+    with_grad = m.score(users, items, context=ctx, context_mask=mask)
+    assert with_grad.requires_grad
+    with torch.no_grad():
+        without = m.score(users, items, context=ctx, context_mask=mask)
+    assert torch.equal(with_grad.detach(), without)
+
+
 def test_dropout_only_in_training_and_eval_is_deterministic():
     torch.manual_seed(0)
     m = SDM(U, I, dim=D, hops=2, dropout=0.5)

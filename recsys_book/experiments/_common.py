@@ -116,8 +116,8 @@ def markdown_table(
     heads the first column; missing cells print as ``missing``."""
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, row in df.iterrows():
-        cells = ([str(idx)] if index else []) + [fmt(v, digits, missing) for v in row.tolist()]
+    for idx, *vals in df.itertuples(name=None):  # per-column types: integers stay integers
+        cells = ([str(idx)] if index else []) + [fmt(v, digits, missing) for v in vals]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

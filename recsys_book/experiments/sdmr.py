@@ -192,6 +192,38 @@ def sdm_recipe(
     }
 
 
+#: the issue's accuracy target for SDM (the authors' code reached .713 / .444 here)
+TARGET = {"HR@10": 0.70, "NDCG@10": 0.43}
+
+
+#: what still differs from the authors' code (read in their repository; not ablated here)
+DIFFERENCES = (
+    "What still differs from the authors' SDM code (not ablated here): their lr 1e-3 halved "
+    "every 20 epochs (ours 2e-3, constant), an extra ReLU(Linear) on each context item's "
+    "embedding, and their best epoch picked on test with dropout left on at evaluation "
+    "(ours: on validation, dropout off)."
+)
+
+
+def seed_verdict(seeds: pd.DataFrame) -> str:
+    """Each target metric's mean and sample sd over the seeds, and whether a shortfall is
+    within the seed-to-seed spread (less than 2 sd) or beyond it."""
+    parts = []
+    for m, t in TARGET.items():
+        mean, sd = seeds[m].mean(), seeds[m].std(ddof=1)
+        head = f"{m} {mean:.3f} ± {sd:.3f}"
+        if mean >= t:
+            parts.append(f"{head} (meets {t:.2f} on average)")
+        else:
+            k = (t - mean) / sd if sd > 0 else float("inf")
+            spread = "within" if k < 2 else "beyond"
+            parts.append(
+                f"{head} ({t - mean:.3f} below {t:.2f} on average, {k:.1f} sd: {spread} the "
+                "seed-to-seed spread)"
+            )
+    return "; ".join(parts) + " (± = sample standard deviation)."
+
+
 def seeds_section(seed_rows: list[dict]) -> list[str]:
     """The chosen SDM setting over training seeds: mean and sample sd of each column."""
     if len(seed_rows) < 2:
@@ -467,13 +499,9 @@ def main(argv=None) -> int:
     hops = pd.DataFrame(res["hops"]).set_index("hops")
     ablation = pd.DataFrame(res["ablation"]).set_index("recipe")
     sdm = res["rows"]["SDM"]
-    tgt = "meets" if sdm["HR@10"] >= 0.70 and sdm["NDCG@10"] >= 0.43 else "falls short of"
-    gap = (
-        ""
-        if tgt == "meets"
-        else f" (short by {max(0, 0.70 - sdm['HR@10']):.3f} HR@10, "
-        f"{max(0, 0.43 - sdm['NDCG@10']):.3f} NDCG@10)"
-    )
+    short = [f"{t - sdm[m]:.3f} {m}" for m, t in TARGET.items() if sdm[m] < t]
+    tgt = "falls short of" if short else "meets"
+    gap = f" (short by {', '.join(short)})" if short else ""
     head = (
         f"Command: `{command('sdmr', argv)}` ({minutes:.1f} min; {machine()}). "
         f"SDM: epoch budget {args.epochs}, patience {args.patience}, s = {args.context}, "
@@ -487,13 +515,8 @@ def main(argv=None) -> int:
     )
     seeds = pd.DataFrame(res["seeds"]).set_index("seed")
     if len(seeds) > 1:
-        m, sd = seeds[["HR@10", "NDCG@10"]].mean(), seeds[["HR@10", "NDCG@10"]].std(ddof=1)
-        verdict += (
-            f" The same setting over {len(seeds)} training seeds: HR@10 {m['HR@10']:.3f} ± "
-            f"{sd['HR@10']:.3f}, NDCG@10 {m['NDCG@10']:.3f} ± {sd['NDCG@10']:.3f} (sample sd), "
-            f"so the seed-to-seed spread is {sd['HR@10'] / max(1e-9, abs(0.70 - m['HR@10'])):.1f}"
-            f"x the mean's distance to .70 HR@10."
-        )
+        verdict += f" The same setting over {len(seeds)} training seeds: " + seed_verdict(seeds)
+    verdict += " " + DIFFERENCES
     hop_md = [
         "## SDM-h: hops (Fig. 6 at d = 64), with the selected recipe",
         "",

@@ -148,11 +148,14 @@ class _TanhSqNorm(torch.autograd.Function):
     tanh in the backward (less memory, more passes)."""
 
     @staticmethod
-    def forward(ctx, a, b, recompute: bool = False):
+    def forward(ctx, a, b, recompute: bool = False, backward: bool = True):
+        # backward=False (the caller runs without grad, e.g. evaluation): the same z, no u
         t = a[:, :, None, :] + b[:, None, :, :]  # (B, C, s, d)
         torch.tanh(t, out=t)
         z = torch.linalg.vector_norm(t, dim=-1).square_()
         ctx.recompute = recompute
+        if not backward:
+            return z
         if recompute:
             ctx.save_for_backward(a, b)
         else:
@@ -165,20 +168,20 @@ class _TanhSqNorm(torch.autograd.Function):
         if ctx.recompute:
             a, b = ctx.saved_tensors
             t = torch.tanh(a[:, :, None, :] + b[:, None, :, :])
-            return (*_tanh_sq_backward(t * grad[..., None], t), None)
+            return (*_tanh_sq_backward(t * grad[..., None], t), None, None)
         (u,) = ctx.saved_tensors
         g2 = 2 * grad  # (B, C, s)
         C, s_ = g2.shape[1], g2.shape[2]
         if max(C, s_) > 32:  # many candidates or context items: two reductions instead
             gx = u * g2[..., None]
-            return gx.sum(2), gx.sum(1), None
+            return gx.sum(2), gx.sum(1), None, None
         ga = g2[:, :, 0, None] * u[:, :, 0]  # (B, C, d)
         for k in range(1, s_):
             ga.addcmul_(g2[:, :, k, None], u[:, :, k])
         gb = g2[:, 0, :, None] * u[:, 0]  # (B, s, d)
         for c in range(1, C):
             gb.addcmul_(g2[:, c, :, None], u[:, c])
-        return ga, gb, None
+        return ga, gb, None, None
 
 
 class _AttnSum(torch.autograd.Function):
@@ -334,7 +337,8 @@ class SDM(Recommender):
     def _sq_norm(self, qa: torch.Tensor, ck: torch.Tensor) -> torch.Tensor:
         """||f(qa_c + ck_k)||^2: (B, C, d), (B, s, d) -> (B, C, s)."""
         if self.fused_backward and self.f is torch.tanh:
-            return _TanhSqNorm.apply(qa, ck)  # same values, hand-written backward
+            # same values, hand-written backward (prepared only when grad is on)
+            return _TanhSqNorm.apply(qa, ck, False, torch.is_grad_enabled())
         comb = self.f(qa[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
         return (comb * comb).sum(-1)
 
