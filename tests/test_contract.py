@@ -33,7 +33,7 @@ from recsys_book.models.qualse import AASVD, AGRU, ALSTM, ALSTMAASVD, QUALE, QUA
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
 from recsys_book.models.rme_implicit import sample_dislikes
 from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted
-from recsys_book.models.sequential import PRME, PRMEs, TransRec
+from recsys_book.models.sequential import PRME, Caser, PRMEs, TransRec
 from recsys_book.train import fit
 
 EPOCHS = 6
@@ -112,6 +112,7 @@ MODELS: dict[str, Spec] = {
     "PRME": _g(PRME, 8, data="sequence"),
     "PRME_s": _g(PRMEs, 8, data="sequence"),
     "TransRec": _g(TransRec, 8, data="sequence"),
+    "Caser": _g(Caser, 8, L=3, data="sequence"),  # L = the split's 3 context items
     "LRML": _g(LRML, 8, n_memory=4),
     "LRML (reuse positive)": _g(LRML, 8, n_memory=4, negative_relation="reuse_positive"),
     "MDR": Spec(lambda s: _fit(MDR(s.n_users, s.n_items, n_playlists(s), 8), s, **PL), "playlist"),
@@ -174,6 +175,9 @@ class _Negated(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
+        # in the wrapped model's mode: evaluate restores the wrapper's mode on exit, and a
+        # new Module is in training mode, which would switch the model's dropout on
+        self.train(model.training)
 
     def score(self, users, items, **inputs):
         return -self.model.score(users, items, **inputs)

@@ -410,4 +410,4 @@ def test_reproduce_sdmr_quick_selects_on_validation(tmp_path, monkeypatch, extra
     assert "over 2 training seeds" in md and "over training seeds" in md
     if not extra:
         table = pd.read_csv(tmp_path / "sdmr.csv", index_col=0)
-        assert {"SDM", "SDMR", "PRME"} <= set(table.index)
+        assert {"SDM", "SDMR", "PRME", "Caser", "CMN"} <= set(table.index)

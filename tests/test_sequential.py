@@ -1,5 +1,5 @@
-"""Sequential baselines (PRME, PRME_s, TransRec): definitions, masks, learning on planted
-sequences."""
+"""Sequential baselines (PRME, PRME_s, TransRec, Caser): definitions, masks, parameter
+counts, learning on planted sequences."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from recsys_book.data.planted import planted_sequences
 from recsys_book.data.splits import add_recent_context, leave_one_out
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.sequential import PRME, PRMEs, TransRec
+from recsys_book.models.sequential import PRME, Caser, PRMEs, TransRec
 from recsys_book.train import fit
 
 torch.set_num_threads(1)
@@ -77,12 +77,68 @@ def test_no_context_uses_start_item_and_needs_context():
             m.score(u, it)
 
 
+def _caser_by_hand(m: Caser, users, items, ctx, mask):
+    """Caser's Eq. (2)-(8) written out filter by filter, position by position."""
+    B, L, d = ctx.shape[0], m.L, m.dim
+    E = m.item.weight[ctx] * mask[..., None]  # (B, L, d), padding rows 0
+    o_v = torch.stack(
+        [(m.conv_v.weight[f, 0, :, 0, None] * E).sum(1) + m.conv_v.bias[f] for f in range(m.n_v)],
+        1,
+    ).reshape(B, -1)  # (B, n_v d): a weighted sum of the L rows per filter
+    o_h = []
+    for h, conv in zip(range(1, L + 1), m.conv_h):
+        for f in range(m.n_h):
+            c = torch.stack(
+                [
+                    (conv.weight[f, 0] * E[:, t : t + h]).sum((1, 2)) + conv.bias[f]
+                    for t in range(L - h + 1)
+                ],
+                1,
+            )  # (B, L - h + 1)
+            o_h.append(torch.relu(c).max(1).values)
+    o = torch.cat([o_v, torch.stack(o_h, 1)], 1)  # (B, n_v d + n_h L), o_h in (h, filter) order
+    z = torch.relu(o @ m.fc.weight.T + m.fc.bias)
+    r = torch.cat([z, m.user.weight[users]], 1)  # (B, 2d)
+    return (m.out.weight[items] * r[:, None]).sum(-1) + m.out_bias.weight[items, 0]
+
+
+def test_caser_definition_parameter_count_and_padding():
+    torch.manual_seed(0)
+    L, nv, nh = 3, 2, 3
+    m = Caser(U, I, dim=D, L=L, n_v=nv, n_h=nh).eval()
+    users, items, ctx = _inputs(B=5, C=4, s=L)
+    mask = torch.ones_like(ctx, dtype=torch.bool)
+    mask[0, :2] = False  # a short history: left padding
+    mask[1] = False  # no history at all
+    ctx = ctx.masked_fill(~mask, I)
+    got = m.score(users, items, context=ctx, context_mask=mask)
+    torch.testing.assert_close(got, _caser_by_hand(m, users, items, ctx, mask))
+    torch.testing.assert_close(
+        m.score_all(users, context=ctx, context_mask=mask).gather(1, items), got
+    )
+    # parameters: embeddings, vertical and horizontal filters, fc, output layer
+    want = (
+        (U + I + 1) * D
+        + nv * (L + 1)
+        + sum(nh * (h * D + 1) for h in range(1, L + 1))
+        + (nv * D + nh * L + 1) * D
+        + I * (2 * D + 1)
+    )
+    assert sum(p.numel() for p in m.parameters()) == want
+    # the padding row stays zero and gets no gradient
+    m.train()
+    m.score(users, items, context=ctx, context_mask=mask).sum().backward()
+    assert m.item.weight[I].abs().sum() == 0 and m.item.weight.grad[I].abs().sum() == 0
+    with pytest.raises(ValueError, match="add_recent_context\\(split, 3\\)"):
+        m.score(users, items, context=ctx[:, 1:], context_mask=mask[:, 1:])
+
+
 def test_sequential_models_learn_planted_sequences():
     inter, _ = planted_sequences(n_users=150, n_items=150, seed=1)
     sp = add_recent_context(leave_one_out(inter, 100), 3)
     pop = evaluate(Popularity(sp.n_users, sp.n_items).fit(sp), sp.test)["NDCG@10"]
-    for cls in (PRME, PRMEs, TransRec):
+    for cls in (PRME, PRMEs, TransRec, lambda nu, ni, dim: Caser(nu, ni, dim, L=3)):
         m = cls(sp.n_users, sp.n_items, dim=32)
         fit(m, sp, epochs=10, lr=1e-2, batch_size=128, n_negatives=4, progress=False, seed=0)
         got = evaluate(m, sp.test)["NDCG@10"]
-        assert got > pop + 0.15, (cls.__name__, got, pop)
+        assert got > pop + 0.15, (type(m).__name__, got, pop)

@@ -23,13 +23,20 @@ the "previous item" of a first-order model is ``context[:, -1]``.
   with item embeddings kept in the unit ball (``post_step``) and L2 distance (the SDMR
   paper's choice, better than L1 in TransRec's paper).
 
-Scores are negated distances (higher = preferred). A row without a previous item (a user's
-first interaction) uses the padding row as a learned "start" item.
+* :class:`Caser` (Tang and Wang, WSDM 2018): convolutions over the (L x d) "image" of the
+  L most recent items' embeddings, horizontal filters of every height 1..L (max-pooled over
+  time: union-level patterns) and vertical filters (weighted sums of the L rows: point-level
+  patterns), a fully connected layer, then an inner product with item output embeddings.
+
+PRME, PRME_s and TransRec scores are negated distances (higher = preferred); a row without
+a previous item (a user's first interaction) uses the padding row as a learned "start"
+item. Caser's padded context rows are zero (an empty context is an all-zero image).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
@@ -111,3 +118,77 @@ class TransRec(Recommender):
 
     def post_step(self):
         clip_to_unit_ball_(self.item.weight)  # unit ball, as in TransRec
+
+
+class Caser(Recommender):
+    """Convolutional Sequence Embedding Recommendation (Tang and Wang, WSDM 2018, Sec. 3).
+
+    E = [e_k1; ...; e_kL]  (B, L, d): the L = s most recent items (padding rows are zero)
+    o_h = [max_t relu(conv_h(E))]_{h = 1..L}  (B, n_h L): n_h horizontal filters of each
+          height h, width d, max-pooled over the L - h + 1 positions (Eq. 2-4)
+    o_v = conv_v(E)  (B, n_v d): n_v vertical filters (L x 1), a learned weighted sum of
+          the L rows (Eq. 5-6, no activation, as in the paper)
+    z = relu(W [o_v; o_h] + b)  (B, d), dropout on [o_v; o_h] while training (Eq. 7)
+    score(u, j) = w'_j . [z; p_u] + b'_j  (Eq. 8)
+
+    The paper's defaults: d = 50, n_v = 4, n_h = 16, dropout 0.5, L = 5; initialisation as
+    the authors' code (embeddings and output weights N(0, 1/d), output biases 0). The paper
+    trains with a sigmoid cross-entropy on sampled negatives; the SDMR comparison, and this
+    course, train every Table 3 model with BPR.
+    """
+
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 50,
+        L: int = 5,
+        n_v: int = 4,
+        n_h: int = 16,
+        dropout: float = 0.5,
+    ):
+        super().__init__(n_users, n_items)
+        if L < 1 or n_v < 1 or n_h < 1:
+            raise ValueError(f"L, n_v and n_h must be >= 1, got L={L}, n_v={n_v}, n_h={n_h}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dim, self.L, self.n_v, self.n_h = dim, int(L), int(n_v), int(n_h)
+        self.user = nn.Embedding(n_users, dim)
+        self.item = nn.Embedding(n_items + 1, dim, padding_idx=n_items)  # row n_items = 0
+        self.conv_v = nn.Conv2d(1, n_v, (L, 1))
+        self.conv_h = nn.ModuleList(nn.Conv2d(1, n_h, (h, dim)) for h in range(1, L + 1))
+        self.fc = nn.Linear(n_v * dim + n_h * L, dim)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Embedding(n_items, 2 * dim)  # w'_j over [z; p_u]
+        self.out_bias = nn.Embedding(n_items, 1)  # b'_j
+        for e in (self.user, self.item):
+            nn.init.normal_(e.weight, std=1.0 / dim)
+        nn.init.normal_(self.out.weight, std=1.0 / (2 * dim))
+        nn.init.zeros_(self.out_bias.weight)
+        with torch.no_grad():
+            self.item.weight[n_items].zero_()
+
+    def represent(self, users, context=None, context_mask=None) -> torch.Tensor:
+        """[z; p_u] (B, 2d): the row's sequence embedding and the user embedding."""
+        context, _ = _context(context, context_mask, self.n_items, "Caser")
+        if context.shape[1] != self.L:
+            raise ValueError(
+                f"Caser was built for L={self.L} context items but got {context.shape[1]}: "
+                f"build the split with add_recent_context(split, {self.L}), or Caser(..., "
+                f"L={context.shape[1]})."
+            )
+        x = self.item(context)[:, None]  # (B, 1, L, d)
+        o_v = self.conv_v(x).flatten(1)  # (B, n_v d)
+        o_h = torch.cat(
+            [F.relu(conv(x).squeeze(3)).amax(2) for conv in self.conv_h], 1
+        )  # (B, n_h L)
+        z = F.relu(self.fc(self.drop(torch.cat([o_v, o_h], 1))))  # (B, d)
+        return torch.cat([z, self.user(users)], 1)
+
+    def score(self, users, items, context=None, context_mask=None, **inputs):
+        r = self.represent(users, context, context_mask)  # (B, 2d)
+        return (self.out(items) * r[:, None, :]).sum(-1) + self.out_bias(items).squeeze(-1)
+
+    def score_all(self, users, context=None, context_mask=None, **inputs):
+        r = self.represent(users, context, context_mask)
+        return r @ self.out.weight.T + self.out_bias.weight.T  # (B, n_items)
