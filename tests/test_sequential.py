@@ -116,6 +116,11 @@ def test_caser_definition_parameter_count_and_padding():
     torch.testing.assert_close(
         m.score_all(users, context=ctx, context_mask=mask).gather(1, items), got
     )
+    # the matrix-product convolutions equal the Conv2d modules' own forward (weight layout)
+    x = m.item(ctx)[:, None]  # (B, 1, L, d)
+    o = [m.conv_v(x).flatten(1)] + [torch.relu(c(x).squeeze(3)).amax(2) for c in m.conv_h]
+    r = torch.cat([torch.relu(m.fc(torch.cat(o, 1))), m.user(users)], 1)
+    torch.testing.assert_close(m.represent(users, ctx, mask), r)
     # parameters: embeddings, vertical and horizontal filters, fc, output layer
     want = (
         (U + I + 1) * D

@@ -288,7 +288,11 @@ def run(
             f"(valid {va['NDCG@10']:.3f}, {seconds:.0f} s)"
         )
 
-    def train(name, model, lr, ep=epochs, note="", **kw):
+    def train(name, build, lr, ep=epochs, note="", **kw):
+        # built right after seeding: each row's initialisation is the same whatever rows
+        # come before it (adding a model to the table does not move the others)
+        seed_everything(seed)
+        model = build()
         t0 = time.perf_counter()
         hist = fit(model, split, epochs=ep, lr=lr, **{**common, **kw})
         record(name, model, time.perf_counter() - t0, hist, note)
@@ -339,14 +343,15 @@ def run(
             time.perf_counter() - t0,
             note="cosine, all neighbours",
         )
-    train("MF-BPR", baselines.MFBPR(n_u, n_i, dim), 5e-3, reg=1e-4)
+    train("MF-BPR", lambda: baselines.MFBPR(n_u, n_i, dim), 5e-3, reg=1e-4)
     train(
         "CML",
-        baselines.CML(n_u, n_i, dim, loss="bpr"),
+        lambda: baselines.CML(n_u, n_i, dim, loss="bpr"),
         5e-3,
         note="BPR loss (as in the SDMR paper), unit ball",
     )
     if hasattr(baselines, "pretrain_neumf") and not quick:
+        seed_everything(seed)
         t0 = time.perf_counter()
         neu, hists = baselines.pretrain_neumf(
             split, dim=32, epochs=max(2, epochs // 2), lr=1e-3, **common
@@ -361,23 +366,27 @@ def run(
     cmn_hr, cmn_ndcg = PAPER["CMN++"]
     train(
         "CMN",
-        CMN(n_u, n_i, split, dim, owner="user"),
+        lambda: CMN(n_u, n_i, split, dim, owner="user"),
         5e-3,
         note=(
             "one hop, user neighbours (up to 50), no GMF pre-training; the paper's CMN++ "
             f"(pre-trained, hops 1-4): {cmn_hr:.3f} / {cmn_ndcg:.3f}"
         ),
     )
-    train("PRME", PRME(n_u, n_i, dim), 5e-3, note="alpha 0.2, two spaces")
-    train("PRME_s", PRMEs(n_u, n_i, dim), 5e-3, note=f"transition averaged over s={context}")
-    train("TransRec", TransRec(n_u, n_i, dim), 5e-3, reg=1e-4, note="L2 distance, unit ball")
+    train("PRME", lambda: PRME(n_u, n_i, dim), 5e-3, note="alpha 0.2, two spaces")
+    train(
+        "PRME_s", lambda: PRMEs(n_u, n_i, dim), 5e-3, note=f"transition averaged over s={context}"
+    )
+    train(
+        "TransRec", lambda: TransRec(n_u, n_i, dim), 5e-3, reg=1e-4, note="L2 distance, unit ball"
+    )
     train(
         "Caser",
-        Caser(n_u, n_i, dim, L=context),
+        lambda: Caser(n_u, n_i, dim, L=context),
         5e-3,
         note=f"L = s = {context}, n_v 4, n_h 16, dropout 0.5; BPR (the paper: cross-entropy)",
     )
-    sdp = train("SDP", SDP(n_u, n_i, dim, layers=1), 2e-3, note="1 layer, tanh")
+    sdp = train("SDP", lambda: SDP(n_u, n_i, dim, layers=1), 2e-3, note="1 layer, tanh")
 
     # Eq. (19), beta picked on validation (no training)
     betas = [0.1, 0.3, 0.5, 0.7, 0.9]
@@ -387,13 +396,11 @@ def run(
     # Eq. (20): the paper's ReLU head over frozen SDP and SDM
     ties = {}
     for name, relu in (("SDMR", True), ("SDMR (no ReLU)", False)):
-        fused = SDMR(sdp, sdm, relu=relu)
-        train(
+        fused = train(
             name,
-            fused,
+            lambda relu=relu: SDMR(sdp, sdm, relu=relu),
             1e-3,
-            ep=max(2, epochs // 3),
-            params=[fused.head.weight, fused.head.bias],
+            ep=max(2, epochs // 3),  # only the head trains: SDMR freezes SDP and SDM
             note="Eq. (20), head only" + ("" if relu else ", ReLU removed"),
         )
         ties[name] = evaluate_ties(fused, split.test)

@@ -177,11 +177,18 @@ class Caser(Recommender):
                 f"build the split with add_recent_context(split, {self.L}), or Caser(..., "
                 f"L={context.shape[1]})."
             )
-        x = self.item(context)[:, None]  # (B, 1, L, d)
-        o_v = self.conv_v(x).flatten(1)  # (B, n_v d)
-        o_h = torch.cat(
-            [F.relu(conv(x).squeeze(3)).amax(2) for conv in self.conv_h], 1
-        )  # (B, n_h L)
+        E = self.item(context)  # (B, L, d)
+        B, L, d = E.shape
+        # the convolutions as matrix products with the Conv2d modules' weights (on CPU,
+        # conv2d's backward for these thin filters took most of a training step)
+        o_v = torch.matmul(self.conv_v.weight.view(self.n_v, L), E)  # (B, n_v, d)
+        o_v = (o_v + self.conv_v.bias[:, None]).flatten(1)  # (B, n_v d)
+        o_h = []
+        for h, conv in enumerate(self.conv_h, start=1):
+            win = E.unfold(1, h, 1).transpose(2, 3).reshape(B, L - h + 1, h * d)  # windows
+            c = F.linear(win, conv.weight.view(self.n_h, h * d), conv.bias)  # (B, L-h+1, n_h)
+            o_h.append(F.relu(c).amax(1))  # max-pooled over time: (B, n_h)
+        o_h = torch.cat(o_h, 1)  # (B, n_h L)
         z = F.relu(self.fc(self.drop(torch.cat([o_v, o_h], 1))))  # (B, d)
         return torch.cat([z, self.user(users)], 1)
 
