@@ -208,6 +208,11 @@ DIFFERENCES = (
 )
 
 
+def _gap(x: float) -> str:
+    """A shortfall, with a fourth decimal when three would print 0.000."""
+    return f"{x:.3f}" if x >= 0.0005 else f"{x:.4f}"
+
+
 def seed_verdict(seeds: pd.DataFrame) -> str:
     """Each target metric's mean and sample sd over the seeds, and whether a shortfall is
     within the seed-to-seed spread (less than 2 sd) or beyond it."""
@@ -221,7 +226,7 @@ def seed_verdict(seeds: pd.DataFrame) -> str:
             k = (t - mean) / sd if sd > 0 else float("inf")
             spread = "within" if k < 2 else "beyond"
             parts.append(
-                f"{head} ({t - mean:.3f} below {t:.2f} on average, {k:.1f} sd: {spread} the "
+                f"{head} ({_gap(t - mean)} below {t:.2f} on average, {k:.1f} sd: {spread} the "
                 "seed-to-seed spread)"
             )
     return "; ".join(parts) + " (± = sample standard deviation)."
@@ -525,7 +530,7 @@ def main(argv=None) -> int:
     hops = pd.DataFrame(res["hops"]).set_index("hops")
     ablation = pd.DataFrame(res["ablation"]).set_index("recipe")
     sdm = res["rows"]["SDM"]
-    short = [f"{t - sdm[m]:.3f} {m}" for m, t in TARGET.items() if sdm[m] < t]
+    short = [f"{_gap(t - sdm[m])} {m}" for m, t in TARGET.items() if sdm[m] < t]
     tgt = "falls short of" if short else "meets"
     gap = f" (short by {', '.join(short)})" if short else ""
     head = (
