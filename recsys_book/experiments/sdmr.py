@@ -232,15 +232,14 @@ def seed_verdict(seeds: pd.DataFrame) -> str:
     return "; ".join(parts) + " (± = sample standard deviation)."
 
 
-def seeds_section(seed_rows: list[dict]) -> list[str]:
-    """The chosen SDM setting over training seeds: mean and sample sd of each column."""
-    if len(seed_rows) < 2:
+def seeds_section(seeds: pd.DataFrame) -> list[str]:
+    """The chosen SDM setting over training seeds (one row per seed, indexed by seed): mean
+    and sample sd of each column."""
+    if len(seeds) < 2:
         return []
-    df = pd.DataFrame(seed_rows).set_index("seed")
-    cols = ["valid NDCG@10", "HR@10", "NDCG@10", "best epoch", "seconds"]
-    df = df[cols]
+    r = seeds.iloc[0]
+    df = seeds[["valid NDCG@10", "HR@10", "NDCG@10", "best epoch", "seconds"]]
     mean, sd = df.mean(), df.std(ddof=1)
-    r = seed_rows[0]
     return [
         f"## SDM-{r['hops']} over training seeds (recipe '{r['recipe']}', the split fixed)",
         "",
@@ -557,7 +556,7 @@ def main(argv=None) -> int:
     if args.sdm_only:
         md = ["# SDM on ML-100k: recipe and hops chosen on validation", "", head, "", verdict, ""]
         md += ablation_section(res["ablation"], res["recipe"]) + hop_md
-        md += seeds_section(res["seeds"])
+        md += seeds_section(seeds)
         md = "\n".join(md)
         write_results(args.out, "sdmr_sdm", {"": ablation, "_hops": hops, "_seeds": seeds}, md)
         print(md)
@@ -582,7 +581,7 @@ def main(argv=None) -> int:
         "",
     ]
     md += ablation_section(res["ablation"], res["recipe"]) + hop_md
-    md += seeds_section(res["seeds"])
+    md += seeds_section(seeds)
     md += [
         "## Ties: the same scores under three tie rules (test rows)",
         "",

@@ -310,6 +310,11 @@ class SDM(Recommender):
         # on e^(h) before the edge weights, training only (eval() switches it off)
         self.drop = nn.Dropout(dropout)
 
+    @property
+    def _fused(self) -> bool:
+        """The hand-written tanh backward applies (on, and the activation is tanh)."""
+        return self.fused_backward and self.f is torch.tanh
+
     # -- the modules of Fig. 3 --
     def query(self, users, items) -> torch.Tensor:
         """q_ij = f(W_a [u_in; v_in_j] + b_a), Eq. (7). (B, C, d)"""
@@ -336,7 +341,7 @@ class SDM(Recommender):
 
     def _sq_norm(self, qa: torch.Tensor, ck: torch.Tensor) -> torch.Tensor:
         """||f(qa_c + ck_k)||^2: (B, C, d), (B, s, d) -> (B, C, s)."""
-        if self.fused_backward and self.f is torch.tanh:
+        if self._fused:
             # same values, hand-written backward (prepared only when grad is on)
             return _TanhSqNorm.apply(qa, ck, False, torch.is_grad_enabled())
         comb = self.f(qa[:, :, None, :] + ck[:, None, :, :])  # (B, C, s, d)
@@ -362,7 +367,7 @@ class SDM(Recommender):
         """square(r_ijk), r_ijk = f(W_d [p_ij; v_out_k] + b_d), Eq. (13). (B, C, s, d)"""
         dk = self.W_d.part_b(self.item_out(context))  # (B, s, d)
         pa = self.W_d.part_a(p)  # (B, C, d)
-        if self.fused_backward and self.f is torch.tanh:
+        if self._fused:
             return _TanhSquare.apply(pa, dk)
         r = self.f(pa[:, :, None, :] + dk[:, None, :, :])
         return r * r
@@ -385,7 +390,7 @@ class SDM(Recommender):
         ck = self.W_c.part_b(self.item_in(context))  # (B, s, d), shared by hops
         bias, keep = self._mask_terms(mask, r2.dtype)  # once per batch, not per hop
         d = self.dim
-        fused = self.fused_backward and self.f is torch.tanh
+        fused = self._fused
         # W_c's query half and the gate W_g both act on q: one (2d, d) product per hop
         w = torch.cat([self.W_c.lin.weight[:, :d], self.W_g.weight], 0)
         b = torch.cat([self.W_c.lin.bias, self.W_g.bias], 0)
