@@ -19,7 +19,8 @@ CHROMIUM ?= /usr/bin/chromium
 # make book FULL=1 executes the chapters in full mode (default: FAST)
 FULL ?= 0
 
-.PHONY: setup data lab test test-fast bench clean-venv browser-setup browser-test book
+.PHONY: setup data lab test test-fast bench clean-venv browser-setup browser-test book \
+	gpu-check check-streams
 
 setup: $(STAMP) data
 
@@ -72,6 +73,19 @@ book: setup $(BOOK_STAMP)
 
 bench: setup
 	$(PY) -m benchmarks
+
+# On a CUDA machine: the unit suite and every chapter (FAST) on the GPU, one table of what
+# passed. Needs no venv and no package registry: any python with torch + CUDA, numpy, pandas,
+# scikit-learn and pytest (`make gpu-check GPU_PY=python3`; the chapters also need nbclient,
+# ipykernel, ipywidgets, anywidget, plotly, tqdm). Without CUDA it says so and exits 0.
+GPU_PY ?= $(if $(wildcard $(PY)),$(PY),python3)
+gpu-check:
+	PYTHONPATH=$(CURDIR) $(GPU_PY) -m recsys_book.check gpu
+
+# Every chapter (FAST) on 5 random streams (training seeds shifted; another thread count or
+# device is just another stream): a claim a chapter asserts must pass on all of them.
+check-streams: setup
+	$(PY) -m recsys_book.check chapters --shifts 0 1 2 3 4
 
 clean-venv:
 	rm -rf $(VENV)

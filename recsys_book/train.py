@@ -266,9 +266,16 @@ def fit(
     environment variable when set, e.g. by CI on shared runners, else torch's own setting,
     which is the machine's cores). The previous setting is restored afterwards.
 
-    Same seed, same numbers, for the same thread count: a run on 2 threads repeats itself
-    bit for bit, but differs from a 1-thread run in the last digits (a float sum split over
-    threads adds in another order), so compare runs made with the same ``cpu_threads``.
+    Same seed, same numbers, on the same machine, device and thread count: a run on 2
+    threads repeats itself bit for bit (``tests/test_contract.py`` checks every model), but
+    differs from a 1-thread run in the last digits (a float sum split over threads adds in
+    another order), and a CUDA run or another processor differs again. Such differences grow
+    over epochs into another trajectory: another random stream, on which any claim a chapter
+    asserts must hold too (``python -m recsys_book.check chapters`` runs the chapters on 5).
+
+    Where the model lives afterwards: on ``device`` (``"auto"``: CUDA when present); fit
+    does not move it back. Its methods still take CPU inputs (the model contract's device
+    rule) and answer on that device.
     """
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(

@@ -117,3 +117,20 @@ def load_solutions():
         return mod
 
     return load
+
+
+@pytest.fixture(scope="session")
+def over_seeds():
+    """``over_seeds(run, seeds=(0, 1, 2))``: ``run(seed) -> {name: metric}`` for each training
+    seed, and the mean of each metric. A learning claim whose gap is within the spread of
+    one seed is judged on the mean of several (a thread count or a device is another seed)."""
+    from recsys_book.utils import seed_everything
+
+    def mean(run, seeds=(0, 1, 2)) -> dict[str, float]:
+        rows = []
+        for s in seeds:
+            seed_everything(s)  # the models' initial weights too
+            rows.append(run(s))
+        return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+
+    return mean

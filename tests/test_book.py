@@ -1,7 +1,7 @@
 """The book: static slider positions (recsys_book.book), and the built HTML book.
 
 The checks of the built book read build/book (``make book``); without a build they are
-skipped, unless RECSYS_BOOK_CHECK_BOOK=1 (set by .ci/run after its ``make book``), where a
+skipped, unless RECSYS_BOOK_CHECK_BOOK=1 (set by ``make book`` after its build), where a
 missing build fails.
 """
 

@@ -196,18 +196,23 @@ def test_clipping_keeps_every_embedding_in_the_unit_ball_after_each_step(relatio
     assert m2.user.weight.norm(dim=1).max() > 1.0
 
 
-def test_learns_planted_relations_beats_cml_and_popularity(relational):
+def test_learns_planted_relations_beats_cml_and_popularity(relational, over_seeds):
     split, _ = relational
     pop = _both(Popularity(split.n_users, split.n_items).fit(split), split)
-    torch.manual_seed(0)
-    cml = CML(split.n_users, split.n_items, dim=2)
-    _fit(cml, split)
-    torch.manual_seed(0)
-    lrml = LRML(split.n_users, split.n_items, dim=2, n_memory=8)
-    _fit(lrml, split)
-    s_cml, s_lrml = _both(cml, split), _both(lrml, split)
-    assert s_lrml > pop + 0.15, (s_lrml, pop)
-    assert s_lrml > s_cml + 0.03, (s_lrml, s_cml)  # seeds 0, 1 measured: +0.06, +0.13
+
+    def run(seed):
+        cml = CML(split.n_users, split.n_items, dim=2)
+        _fit(cml, split, seed=seed)
+        lrml = LRML(split.n_users, split.n_items, dim=2, n_memory=8)
+        _fit(lrml, split, seed=seed)
+        return {"LRML": _both(lrml, split), "CML": _both(cml, split)}
+
+    # one seed's LRML − CML ranged +.003 to +.07 over training streams: judged on 3 seeds' mean
+    # (3-seed means over RECSYS_BOOK_SEED_SHIFT=0..4: +.042 to +.065, sd .009)
+    r = over_seeds(run)
+    print("planted relations NDCG@10 (3 seeds)", {k: round(v, 3) for k, v in r.items()}, "pop", round(pop, 3))
+    assert r["LRML"] > pop + 0.15, (r, pop)
+    assert r["LRML"] > r["CML"] + 0.02, r
 
 
 def test_reproduce_lrml_quick_smoke(tmp_path):

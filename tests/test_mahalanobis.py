@@ -155,25 +155,31 @@ def test_bad_inputs_name_the_fix(split):
         MDR(split.n_users, split.n_items, P, use_user=False, use_playlist=False)
 
 
-def test_learning_on_planted_playlists_beats_popularity_and_mf(split):
-    kw = dict(
-        epochs=12, batch_size=256, n_negatives=4, exclude_by="playlist", progress=False, seed=0
-    )
+def test_learning_on_planted_playlists_beats_popularity_and_mf(split, over_seeds):
+    kw = dict(epochs=12, batch_size=256, n_negatives=4, exclude_by="playlist", progress=False)
     P = n_playlists(split)
     pop = evaluate(Popularity(split.n_users, split.n_items).fit(split), split.test)["HR@10"]
-    mf = MFBPR(split.n_users, split.n_items, dim=16)
-    fit(mf, split, lr=1e-2, **kw)
-    mdr = MDR(split.n_users, split.n_items, P, dim=16)
-    fit(mdr, split, lr=1e-2, **kw)
-    mass = MASS(split.n_users, split.n_items, dim=16)
-    fit(mass, split, lr=3e-3, **kw)
-    hr = {
-        name: evaluate(m, split.test)["HR@10"]
-        for name, m in [("mf", mf), ("mdr", mdr), ("mass", mass), ("masr", MASR(mdr, mass))]
-    }
+
+    def run(seed):
+        mf = MFBPR(split.n_users, split.n_items, dim=16)
+        fit(mf, split, lr=1e-2, seed=seed, **kw)
+        mdr = MDR(split.n_users, split.n_items, P, dim=16)
+        fit(mdr, split, lr=1e-2, seed=seed, **kw)
+        mass = MASS(split.n_users, split.n_items, dim=16)
+        fit(mass, split, lr=3e-3, seed=seed, **kw)
+        return {
+            name: evaluate(m, split.test)["HR@10"]
+            for name, m in [("mf", mf), ("mdr", mdr), ("mass", mass), ("masr", MASR(mdr, mass))]
+        }
+
+    # one seed's MASR − MF ranged +.05 to +.16 over training streams: judged on 3 seeds' mean
+    # (3-seed means over RECSYS_BOOK_SEED_SHIFT=0..4: +.080 to +.143, sd .024; MASS − popularity
+    # +.23 to +.27, MASR − popularity +.27 to +.30)
+    hr = over_seeds(run)
+    print("planted playlists HR@10 (3 seeds)", {k: round(v, 3) for k, v in hr.items()}, "pop", round(pop, 3))
     assert hr["masr"] > pop + 0.15, (hr, pop)
     assert hr["mass"] > pop + 0.1, (hr, pop)
-    assert hr["masr"] > hr["mf"] + 0.05, hr
+    assert hr["masr"] > hr["mf"] + 0.03, hr
 
 
 def test_sessions_by_gap():

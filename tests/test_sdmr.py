@@ -254,16 +254,22 @@ def sequences():
     return add_recent_context(leave_one_out(inter, 100), 3)
 
 
-def test_sdm_learns_baskets_beats_mf_and_popularity(baskets):
+def test_sdm_learns_baskets_beats_mf_and_popularity(baskets, over_seeds):
     sp = baskets
     pop = _ndcg(Popularity(sp.n_users, sp.n_items).fit(sp), sp)
-    mf = MFBPR(sp.n_users, sp.n_items, dim=32)
-    fit(mf, sp, **TRAIN)
-    sdm = SDM(sp.n_users, sp.n_items, dim=32, hops=2)
-    fit(sdm, sp, **TRAIN)
-    s, m = _ndcg(sdm, sp), _ndcg(mf, sp)
-    print("baskets NDCG@10 SDM", s, "MF", m, "pop", pop)
-    assert s > m + 0.05 and s > pop + 0.3, (s, m, pop)
+
+    def run(seed):
+        mf = MFBPR(sp.n_users, sp.n_items, dim=32)
+        fit(mf, sp, **{**TRAIN, "seed": seed})
+        sdm = SDM(sp.n_users, sp.n_items, dim=32, hops=2)
+        fit(sdm, sp, **{**TRAIN, "seed": seed})
+        return {"SDM": _ndcg(sdm, sp), "MF": _ndcg(mf, sp)}
+
+    # one seed's SDM − MF ranged +.035 to +.11 over training streams: judged on 3 seeds' mean
+    # (3-seed means over RECSYS_BOOK_SEED_SHIFT=0..4: +.074 to +.114, sd .017; margin 3.5 sd below)
+    r = over_seeds(run)
+    print("baskets NDCG@10 (3 seeds)", {k: round(v, 3) for k, v in r.items()}, "pop", round(pop, 3))
+    assert r["SDM"] > r["MF"] + 0.03 and r["SDM"] > pop + 0.3, (r, pop)
 
 
 def test_sdm_learns_sequences_and_more_hops_still_train(sequences):

@@ -41,6 +41,7 @@ import pandas as pd
 from recsys_book.data.planted import planted_long_short
 from recsys_book.data.splits import add_long_short_context, long_term_length, temporal_global
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._common import markdown_table
 from recsys_book.models.base import Popularity
 from recsys_book.models.qualse import MODELS, QABPR
 from recsys_book.train import fit
@@ -255,7 +256,7 @@ def write_results(out: Path, df: pd.DataFrame, args, argv, t0: float) -> str:
         "'holds' = the mean gap is larger than the larger of the two stds over seeds; with "
         "one seed every std is 0.",
         "",
-        order.to_markdown(index=False, floatfmt=".4f") if len(order) else "(no pairs run)",
+        markdown_table(order, digits=4, index=False) if len(order) else "(no pairs run)",
         "",
     ]
     text = "\n".join(md)

@@ -15,8 +15,16 @@ the sizes from them) with
 * ``recommend(users, k, exclude=...)``: top-k item ids with training items masked.
 * Devices: models are built on the CPU and moved with ``.to(device)``; ``model.device``
   says where they live. :func:`recsys_book.train.fit` moves a gradient model to its
-  ``device`` argument (``"auto"``: CUDA when present); a closed-form model's ``fit``
+  ``device`` argument (``"auto"``: CUDA when present) and **leaves it there** (the model
+  lives on CUDA after ``fit(model, split)`` on a GPU machine); a closed-form model's ``fit``
   computes where the model lives (``EASE(...).to("cuda").fit(split)``).
+  **One device rule:** every public method of a model (``score``, ``score_all``,
+  ``recommend``, ``encode``, ``attend``, ... whatever a chapter calls) accepts its tensor
+  arguments on any device and answers on the model's device. The move happens once, here:
+  :class:`Recommender` wraps each public method a subclass defines in
+  :func:`on_model_device` when the class is created, so no model moves its own inputs
+  (``tests/test_contract.py`` checks that every public method of every model is wrapped).
+  Outputs stay on the model's device: call ``.cpu()`` before ``.numpy()``.
 
 **Training, gradient models.** A model *declares* how :func:`recsys_book.train.fit` trains
 it, so that a call site does not repeat it:
@@ -40,6 +48,8 @@ solve) and its ``seconds``; :func:`recsys_book.train.fit` refuses them with a po
 from __future__ import annotations
 
 import difflib
+import functools
+import inspect
 import time
 
 import pandas as pd
@@ -54,8 +64,88 @@ LOSSES = ("bpr", "hinge")
 NEG_REDUCE = ("mean", "max")
 
 
+#: nn.Module's own methods (``to``, ``train``, ``state_dict``, ...) are not entry points;
+#: ``forward`` is (a model may define it instead of, or beside, ``score``)
+_MODULE_METHODS = frozenset(name for name in dir(nn.Module) if name != "forward")
+
+
+def _to(value, device: torch.device):
+    """``value`` with its tensors on ``device``: a tensor, or a dict/list/tuple of them
+    (one level: the ``inputs`` dicts a protocol attaches). Anything else is returned as is."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
+        return type(value)(v.to(device) if isinstance(v, torch.Tensor) else v for v in value)
+    return value
+
+
+def on_model_device(method):
+    """Wrap a model method so that its tensor arguments are moved to ``self.device`` first.
+
+    The model contract's one device rule (module docstring): :class:`Recommender` applies it
+    to every public method of every subclass; ``method.__device_boundary__`` marks it."""
+    if getattr(method, "__device_boundary__", False):
+        return method
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        dev = self._device_probe.device
+        args = tuple(_to(a, dev) for a in args)
+        kwargs = {k: _to(v, dev) for k, v in kwargs.items()}
+        return method(self, *args, **kwargs)
+
+    wrapper.__device_boundary__ = True
+    return wrapper
+
+
+def _then_follow_parts(init):
+    """Wrap ``__init__``: a model built from parts that already live on one device (SDMR from
+    a trained SDP and SDM, MASR from MDR and MASS, on CUDA after ``fit``) lives there too,
+    so that its ``device``, and the boundary that reads it, say where its parts are."""
+
+    @functools.wraps(init)
+    def wrapper(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        devices = {p.device for p in self.parameters()} | {
+            b.device for name, b in self.named_buffers() if not name.endswith("_device_probe")
+        }
+        if len(devices) == 1 and self._device_probe.device not in devices:
+            self._device_probe = self._device_probe.to(devices.pop())
+
+    return wrapper
+
+
+def entry_points(cls: type) -> dict[str, object]:
+    """The public methods of model class ``cls`` (its own and inherited, below
+    :class:`Recommender`'s nn.Module base): those the device rule covers."""
+    names = {}
+    for klass in reversed(cls.__mro__):
+        if not (isinstance(klass, type) and issubclass(klass, Recommender)):
+            continue
+        for name, value in vars(klass).items():
+            if name.startswith("_") or name in _MODULE_METHODS:
+                continue
+            if inspect.isfunction(value):
+                names[name] = getattr(cls, name)
+    return names
+
+
 class Recommender(nn.Module):
-    """Base class: holds ``n_users``/``n_items`` and derives ``score_all``/``recommend``."""
+    """Base class: holds ``n_users``/``n_items`` and derives ``score_all``/``recommend``.
+
+    Every public method of a subclass is wrapped in :func:`on_model_device` when the class
+    is created (the device rule of the module docstring)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _then_follow_parts(vars(cls)["__init__"])
+        for name, value in list(vars(cls).items()):
+            if name.startswith("_") or name in _MODULE_METHODS or not inspect.isfunction(value):
+                continue
+            setattr(cls, name, on_model_device(value))
 
     #: how :func:`recsys_book.train.fit` trains this model (see the module docstring)
     loss = "bpr"
@@ -77,15 +167,18 @@ class Recommender(nn.Module):
     def device(self) -> torch.device:
         return self._device_probe.device
 
+    @on_model_device
     def score(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
         raise NotImplementedError
 
+    @on_model_device
     def candidate_cost(self, **inputs) -> int:
         """Floats materialised per (row, candidate) by ``score``: 1 for embedding models;
         memory models return s * d (their (B, C, s, d) tensor). Sets the chunk size of
         :meth:`score_in_chunks`."""
         return 1
 
+    @on_model_device
     def score_in_chunks(self, users: torch.Tensor, items: torch.Tensor, **inputs) -> torch.Tensor:
         """``score`` (B, C), computed over slices of the candidates when (B * C * cost)
         would exceed :attr:`max_score_elements`. Without autograd only (evaluation): under
@@ -98,10 +191,12 @@ class Recommender(nn.Module):
             [self.score(users, items[:, i : i + step], **inputs) for i in range(0, C, step)], dim=1
         )
 
+    @on_model_device
     def score_all(self, users: torch.Tensor, **inputs) -> torch.Tensor:
         items = torch.arange(self.n_items, device=users.device).expand(users.shape[0], -1)
         return self.score_in_chunks(users, items, **inputs)
 
+    @on_model_device
     @torch.no_grad()
     def recommend(self, users, k: int = 10, exclude=None, **inputs) -> torch.Tensor:
         """Top-``k`` item ids per user (B, k); ``exclude`` an Interactions whose items are masked."""

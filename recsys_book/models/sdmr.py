@@ -459,7 +459,7 @@ class SDMR(Recommender):
         self.sdp, self.sdm, self.relu = sdp, sdm, relu
         for p in list(sdp.parameters()) + list(sdm.parameters()):
             p.requires_grad_(False)
-        self.head = nn.Linear(sdp.dim + sdm.dim, 1)  # w_u, b_u
+        self.head = nn.Linear(sdp.dim + sdm.dim, 1, device=sdp.out.weight.device)  # w_u, b_u
         if not 0.0 <= beta_init <= 1.0:
             raise ValueError(f"beta_init must be in [0, 1], got {beta_init}")
         b = float(beta_init)  # the authors' beta: the share of SDM
