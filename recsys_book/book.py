@@ -14,7 +14,10 @@ Build: ``make book`` (FAST) or ``make book FULL=1``, i.e. ``python -m recsys_boo
 execute every ``notebooks/NN_*.ipynb`` (nbclient, the ``notebook`` plotly renderer so that
 static figures carry plotly.js inline), replace widget views by a note, and render the
 executed notebooks with jupyter-book 1.x (Sphinx + myst-nb; offline, unlike jupyter-book 2)
-into ``build/book/html``.
+into ``build/book/html``. The maths is typeset by a local MathJax (2.7, shipped by the
+``jupyter-server-mathjax`` package of the ``[book]`` extra) copied into the book: a page
+opened offline, from a file, renders every equation (``tests/test_book.py`` fails if a page
+references a remote script, style or font).
 """
 
 from __future__ import annotations
@@ -147,6 +150,29 @@ def _title(nb) -> str:
     return "untitled"
 
 
+#: plotly's HTML renderers put a MathJax 3 <script> from a CDN before every figure (its
+#: ``include_mathjax="cdn"`` is not an option of the ``notebook`` renderer): the book drops
+#: it, the page's own local MathJax typesets the maths (and offline the CDN would not load)
+_CDN_MATHJAX = re.compile(r"<script[^>]*\ssrc=\"(?:https?:)?//[^\"]*mathjax[^\"]*\"[^>]*></script>", re.I)
+
+
+def _drop_cdn_mathjax(nb) -> int:
+    """Remove CDN MathJax script tags from the chapter's HTML outputs; returns how many."""
+    n = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            html = data.get("text/html")
+            if html is None:
+                continue
+            text = "".join(html) if isinstance(html, list) else html
+            text, k = _CDN_MATHJAX.subn("", text)
+            if k:
+                data["text/html"] = text
+                n += k
+    return n
+
+
 def _replace_widget_views(nb) -> int:
     """Widget views cannot render without a kernel: put a note in their place."""
     import nbformat
@@ -198,12 +224,55 @@ def execute(src: Path, dst: Path, *, timeout_s: int) -> dict:
         "widgets", None
     )  # the widgets' state (plotly.js included): no use in a static page
     widgets = _replace_widget_views(nb)
+    _drop_cdn_mathjax(nb)
     nbformat.write(nb, dst)
     return {"notebook": src.name, "title": _title(nb), "seconds": wall, "widgets": widgets}
 
 
 #: pages of the book that are not chapters (the chapters link to them), copied as they are
 EXTRA_PAGES = ("glossary.md",)
+
+
+#: where the local MathJax lands: ``<book>/mathjax/``, copied by Sphinx's
+#: ``html_extra_path`` (not ``_static/``: jupyter-book loads every .js file under
+#: ``_static`` into every page, and MathJax's 600 files must load only on demand)
+MATHJAX_DIR = "mathjax"
+EXTRA_DIR = "_extra"
+#: MathJax 2 configured for Sphinx's math markup, with the fonts the package ships (STIX-Web:
+#: no request for the TeX web fonts it leaves out)
+MATHJAX2_CONFIG = {
+    "tex2jax": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processRefs": False,
+        "processEnvironments": False,
+        # myst-nb marks the page's section tex2jax_ignore and each equation's span "math"
+        # (the MathJax 3 settings Sphinx writes say the same in v3's words)
+        "ignoreClass": "tex2jax_ignore|mathjax_ignore|document",
+        "processClass": "tex2jax_process|mathjax_process|math|output_area",
+    },
+    "HTML-CSS": {"availableFonts": ["STIX-Web"], "webFont": "STIX-Web", "imageFont": None},
+    "SVG": {"font": "STIX-Web"},
+    "showMathMenu": False,
+    "menuSettings": {"zoom": "None"},
+}
+
+
+def copy_mathjax(extra: Path) -> Path:
+    """Copy MathJax from the ``jupyter_server_mathjax`` package into ``extra/mathjax``."""
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        raise RuntimeError(
+            "the book's local MathJax comes from jupyter-server-mathjax: pip install -e "
+            "'.[book]' (make book does this)"
+        ) from None
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    if not (source / "MathJax.js").is_file():
+        raise RuntimeError(f"no MathJax.js in {source}: reinstall jupyter-server-mathjax")
+    target = extra / MATHJAX_DIR
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
 
 
 def _write_project(src: Path, pages: list[dict], full: bool, extra: Sequence[str] = ()) -> None:
@@ -233,7 +302,18 @@ def _write_project(src: Path, pages: list[dict], full: bool, extra: Sequence[str
         "only_build_toc_files": True,
         "execute": {"execute_notebooks": "off"},  # executed above, by execute()
         "html": {"use_repository_button": False, "use_issues_button": False},
-        "sphinx": {"config": {"html_show_copyright": False, "nb_merge_streams": True}},
+        "sphinx": {
+            "config": {
+                "html_show_copyright": False,
+                "nb_merge_streams": True,
+                # the maths from the book's own copy of MathJax (copy_mathjax), never a CDN
+                "html_extra_path": [EXTRA_DIR],
+                # relative to _static/ (Sphinx's rule): the pages sit at the book's top level
+                "mathjax_path": f"../{MATHJAX_DIR}/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full",
+                "mathjax2_config": MATHJAX2_CONFIG,
+                "mathjax3_config": None,
+            }
+        },
     }
     # JSON is YAML: no PyYAML formatting questions
     (src / "_config.yml").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -269,6 +349,7 @@ def build(out: Path, *, full: bool = False, notebooks: Path | None = None) -> Pa
     extra = [name for name in EXTRA_PAGES if (notebooks / name).is_file()]
     for name in extra:
         shutil.copy(notebooks / name, src / name)
+    copy_mathjax(src / EXTRA_DIR)
     _write_project(src, pages, full, extra)
     html = out / "html"
     t0 = time.monotonic()

@@ -32,7 +32,7 @@ from recsys_book.metrics import (
     target_rank_counts,
     topk_metrics,
 )
-from recsys_book.utils import get_device
+from recsys_book.utils import get_device, trusted_ids
 
 
 def _parse(metrics, ks):
@@ -48,11 +48,34 @@ def _parse(metrics, ks):
     return metrics, ks
 
 
+def _check_fits(model, evalset) -> None:
+    """A model sized for another dataset gets a message naming both sizes, not an
+    ``IndexError: index out of range in self`` from deep inside torch."""
+    n_u, n_i = getattr(model, "n_users", None), getattr(model, "n_items", None)
+    if n_u is None or n_i is None:
+        return
+    if not len(evalset):
+        return
+    items = evalset.n_items or 0
+    if evalset.sampled:
+        items = max(items, int(evalset.candidates.max()) + 1)
+    users = int(evalset.users.max()) + 1
+    if items > n_i or users > n_u:
+        raise ValueError(
+            f"{type(model).__name__} was built for {n_u} users x {n_i} items, but this "
+            f"evaluation set has user ids up to {users - 1} and item ids up to {items - 1}: "
+            "build the model from the split it is evaluated on (Model(split.n_users, "
+            "split.n_items, ...))."
+        )
+
+
 @torch.no_grad()
 def _score(model, users, cand, inputs):
-    # the base class bounds memory by scoring slices of the candidates (memory models)
+    # the base class bounds memory by scoring slices of the candidates (memory models);
+    # ids were checked against the model's sizes once (_check_fits): none per batch
     fn = getattr(model, "score_in_chunks", model.score)
-    return fn(users, cand, **inputs)
+    with trusted_ids():
+        return fn(users, cand, **inputs)
 
 
 def evaluate(
@@ -78,6 +101,14 @@ def evaluate(
         raise ValueError(
             "novelty needs the training interactions: evaluate(..., train=split.train)"
         )
+    width = evalset.candidates.shape[1] if evalset.sampled else evalset.n_items
+    if ks[-1] > width:
+        what = "candidates (target + sampled negatives)" if evalset.sampled else "items (the catalogue)"
+        raise ValueError(
+            f"ks={ks}: K={ks[-1]} is more than the {width} {what} each row ranks, so every "
+            f"item would be in the top K; use K <= {width}."
+        )
+    _check_fits(model, evalset)
     if device is None:
         device = (
             next((p.device for p in model.parameters()), None)
@@ -126,7 +157,8 @@ def evaluate(
             # Columns in a seeded random order (random tie-breaks). Advanced indexing copies,
             # so masking below never writes through to the model's tensor (score_all may
             # return a view, e.g. an expanded popularity row).
-            shuffled = model.score_all(users, **inputs).float()[:, perm]  # (b, n_items)
+            with trusted_ids():
+                shuffled = model.score_all(users, **inputs).float()[:, perm]  # (b, n_items)
             b = shuffled.shape[0]
             if evalset.exclude is not None:
                 ptr, items = evalset.exclude

@@ -39,7 +39,7 @@ from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
 from recsys_book.models.base import ClosedForm, training_contract
-from recsys_book.utils import get_device, seed_everything, torch_generator
+from recsys_book.utils import get_device, seed_everything, torch_generator, trusted_ids
 
 # ---- pairwise losses ----------------------------------------------------------------
 
@@ -204,6 +204,9 @@ _FUSED_OK = _fused_ok()
 
 
 THREADS_ENV = "RECSYS_BOOK_THREADS"
+#: an epoch whose mean loss is this many times the loss before the first step stops ``fit``
+#: (diverged: a too large learning rate sends BPR from 0.69 to 1e12 within an epoch)
+DIVERGED = 1e3
 
 
 def default_cpu_threads() -> int | None:
@@ -287,6 +290,17 @@ def fit(
             f"model.fit(split), not train.fit(model, split)."
         )
     contract = training_contract(model)
+    n_u, n_i = getattr(model, "n_users", None), getattr(model, "n_items", None)
+    # items: the same catalogue; users: every training user has a row (a playlist model's
+    # "users" may be its playlists, more than the split's users)
+    if n_u is not None and n_i is not None and (
+        n_i != split.n_items or int(split.train.df["user"].max()) >= n_u
+    ):
+        raise ValueError(
+            f"{type(model).__name__} was built for {n_u} users x {n_i} items, but the split "
+            f"has {split.n_users} users x {split.n_items} items: build it from the split "
+            "(Model(split.n_users, split.n_items, ...))."
+        )
     if reg < 0:
         raise ValueError(f"reg must be >= 0, got {reg}")
     if reg > 0 and contract["regularization"] is None:
@@ -355,6 +369,7 @@ def fit(
             raise ValueError(f"cpu_threads must be >= 1 or None, got {cpu_threads}")
         torch.set_num_threads(cpu_threads)
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
+    first_loss = None
     try:
         for epoch in bar:
             t0 = time.perf_counter()
@@ -372,7 +387,10 @@ def fit(
                     "items": ep_items[s : s + batch_size],  # (B, 1+n)
                     "inputs": {k: v[s : s + batch_size] for k, v in ep_inputs.items()},
                 }
-                out = objective(model, batch)
+                with trusted_ids():  # sizes checked above: no id reduction per step
+                    out = objective(model, batch)
+                if first_loss is None:  # the untrained loss: one synchronisation per fit
+                    first_loss = float(out.detach())
                 if adversary is not None:
                     # the clean loss is handed over when the hook takes it (no recomputation)
                     extra = {"clean": out} if adv_takes_clean else {}
@@ -386,7 +404,15 @@ def fit(
             row = {"epoch": epoch, "loss": float(total) / n, "seconds": time.perf_counter() - t0}
             if not math.isfinite(row["loss"]):
                 raise FloatingPointError(
-                    f"the loss became {row['loss']} at epoch {epoch}; lower lr or raise reg."
+                    f"{type(model).__name__}: the training loss became {row['loss']} at epoch "
+                    f"{epoch}: training diverged; use a smaller learning rate (lr={lr}) or a "
+                    "larger reg."
+                )
+            if row["loss"] > DIVERGED * max(first_loss, 1e-3):
+                raise FloatingPointError(
+                    f"{type(model).__name__}: the training loss rose from {first_loss:.4g} "
+                    f"(before the first step) to a mean of {row['loss']:.4g} in epoch {epoch}: "
+                    f"training diverged; use a smaller learning rate (lr={lr})."
                 )
             if metric is not None:
                 res = evaluate(

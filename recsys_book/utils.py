@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import tempfile
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -119,3 +120,23 @@ def data_dir() -> Path:
     if root is not None:
         return root / "data"
     return Path.home() / ".cache" / "recsys_book"
+
+
+_TRUSTED = threading.local()
+
+
+@contextmanager
+def trusted_ids():
+    """Within this block a model's entry points skip their id check (ids within the
+    catalogue): ``fit`` and ``evaluate`` check the sizes once, up front, so that no step pays
+    a reduction and a host synchronisation for it (see ``recsys_book.models.base``)."""
+    before = getattr(_TRUSTED, "on", False)
+    _TRUSTED.on = True
+    try:
+        yield
+    finally:
+        _TRUSTED.on = before
+
+
+def ids_trusted() -> bool:
+    return getattr(_TRUSTED, "on", False)

@@ -164,3 +164,114 @@ def test_page_holds_the_chapters_figures(built, notebook):
     )
     assert shown == calls, f"{stem}: {shown} static slider figures for {calls} show_in_book calls"
     assert html.count(f'"meta":"{STATIC_META}"') == calls, stem
+
+
+#: a resource a page loads (script, stylesheet, font, image), not a link a reader may follow
+_REMOTE_RESOURCE = re.compile(
+    r"<(?:script|img|iframe)[^>]*\ssrc=[\"'](?:https?:)?//"
+    r"|<link[^>]*\srel=[\"'](?:stylesheet|preload|icon|modulepreload)[\"'][^>]*\shref=[\"'](?:https?:)?//"
+    r"|<link[^>]*\shref=[\"'](?:https?:)?//[^\"']*[\"'][^>]*\srel=[\"'](?:stylesheet|preload|icon)"
+    r"|@import\s+(?:url\()?[\"']?(?:https?:)?//"
+    r"|url\([\"']?(?:https?:)?//",
+    re.IGNORECASE,
+)
+
+
+def test_remote_resource_pattern_can_fail():
+    bad = [
+        '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>',
+        '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Lato">',
+        "@font-face { src: url(https://example.org/font.woff2) }",
+        '<script async="async" src="//cdn.example/x.js"></script>',
+    ]
+    good = [
+        '<a href="https://grouplens.org/datasets/movielens/">MovieLens</a>',
+        '<script src="_static/../mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"></script>',
+        '<link rel="stylesheet" href="_static/styles/theme.css">',
+    ]
+    assert all(_REMOTE_RESOURCE.search(b) for b in bad)
+    assert not any(_REMOTE_RESOURCE.search(g) for g in good)
+
+
+def test_no_page_loads_anything_from_the_network(built):
+    """A classroom or a machine without internet opens the book from files: every script,
+    style and font it loads is in the book (MathJax included: `copy_mathjax`)."""
+    html = BUILD / "html"
+    found = []
+    for path in sorted(html.rglob("*")):
+        if path.suffix not in (".html", ".css") or "mathjax" in path.parts:
+            continue
+        for m in _REMOTE_RESOURCE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(f"{path.relative_to(html)}: {m.group(0)[:120]}")
+    assert not found, "remote resources in the book:\n" + "\n".join(found[:20])
+    page = (html / "04_sdmr_signed_distance_memory.html").read_text(encoding="utf-8")
+    assert re.search(r"<script[^>]*src=\"_static/\.\./mathjax/MathJax\.js", page), "no local MathJax"
+    assert (html / "mathjax" / "MathJax.js").is_file()
+    # MathJax's own files load on demand, never as page scripts (jupyter-book would add every
+    # .js under _static to every page)
+    assert not re.search(r"<script[^>]*src=\"[^\"]*mathjax/(extensions|jax|config)/", page)
+
+
+def test_equations_render_offline_in_a_browser(built):
+    """Chromium opens a chapter from file:// with every other request refused and MathJax
+    typesets its equations (without a local copy they stay raw LaTeX offline)."""
+    from pathlib import Path as _P
+
+    chromium = _P(os.environ.get("RECSYS_BOOK_CHROMIUM", "/usr/bin/chromium"))
+    if not chromium.exists():
+        if REQUIRED:
+            pytest.fail(f"the offline-maths check needs chromium at {chromium} (make browser-setup)")
+        pytest.skip(f"no chromium at {chromium}")
+    from playwright.sync_api import sync_playwright
+
+    page_path = BUILD / "html" / "05_corml_residual_metric.html"
+    refused = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), headless=True,
+                                    args=["--disable-gpu", "--no-first-run"])
+        try:
+            page = browser.new_page()
+
+            def route(r):
+                if r.request.url.startswith("file://"):
+                    r.continue_()
+                else:
+                    refused.append(r.request.url)
+                    r.abort()
+
+            page.route("**/*", route)
+            page.goto(page_path.as_uri())
+            page.wait_for_function(
+                "() => window.MathJax && MathJax.Hub && MathJax.Hub.queue.pending === 0"
+                " && document.querySelectorAll('.MathJax, .MathJax_SVG, .MathJax_Display').length > 0",
+                timeout=60_000,
+            )
+            rendered = page.evaluate("document.querySelectorAll('.MathJax, .MathJax_SVG').length")
+            raw = page.evaluate(
+                "Array.from(document.querySelectorAll('span.math')).filter(e => e.innerText.includes('\\\\(')).length"
+            )
+            errors = page.evaluate("document.querySelectorAll('.MathJax_Error, merror').length")
+        finally:
+            browser.close()
+    assert rendered > 10, rendered
+    assert raw == 0 and errors == 0, (raw, errors)
+    assert not [u for u in refused if "mathjax" in u.lower()], refused
+
+
+def test_cdn_mathjax_of_plotly_figures_is_dropped():
+    """plotly's `notebook` renderer puts a CDN MathJax <script> before every figure."""
+    import nbformat
+
+    from recsys_book.book import _drop_cdn_mathjax
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fig")
+    html = (
+        '<div><script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/3.2.2/es5/'
+        'tex-svg.min.js"></script><script>if (window.MathJax) {}</script><div id="p"></div></div>'
+    )
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": html})]
+    nb.cells = [cell]
+    assert _drop_cdn_mathjax(nb) == 1
+    out = nb.cells[0].outputs[0]["data"]["text/html"]
+    assert "cdnjs" not in out and '<div id="p"></div>' in out and not _REMOTE_RESOURCE.search(out)

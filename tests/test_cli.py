@@ -96,12 +96,15 @@ def test_data_info_uses_and_reports_conventional_columns(tmp_path, capsys):
     assert "ratings" not in out and "ignored: rating" in out
 
 
-def test_data_info_prints_the_cut_short_warning(tmp_path, capsys):
+def test_data_info_on_a_cut_short_file_exits_2_naming_the_line(tmp_path, capsys):
+    """A RecBole file cut mid-timestamp was reported with a date range from 1970; now it is
+    refused (exit 2) with its line number and content."""
     p = tmp_path / "cut.inter"
     p.write_text(
         "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
         "1\t10\t4\t881250949\n2\t10\t3\t881251949\n3\t11\t5\t88125"
     )
-    assert main(["data", "info", str(p)]) == 0
-    err = capsys.readouterr().err
-    assert err.startswith("warning: ") and "line 4" in err and "'3\\t11\\t5\\t88125'" in err
+    assert main(["data", "info", str(p)]) == 2
+    out = capsys.readouterr()
+    assert "line 4" in out.err and "'3\\t11\\t5\\t88125'" in out.err and "cut short" in out.err
+    assert "1970" not in out.out

@@ -416,3 +416,25 @@ def test_a_model_built_from_parts_lives_where_its_parts_live(playlist_split):
     assert head.device.type == "cpu"
     assert MASR(MDR(s.n_users, s.n_items, n_playlists(s), 4),
                 MASS(s.n_users, s.n_items, n_playlists(s), 4)).device.type == "cpu"
+
+
+@pytest.mark.parametrize(
+    "build, arg",
+    [
+        (lambda: MFBPR(4, 5, 0), "dim"),
+        (lambda: CML(4, 5, dim=-2), "dim"),
+        (lambda: MLP(4, 5, (8, 0)), "layers"),
+        (lambda: NeuMF(4, 5, 8, ()), "layers"),
+        (lambda: SDM(4, 5, dim=2.5), "dim"),
+        (lambda: LRML(4, 5, dim=4, n_memory=0), "n_memory"),
+        (lambda: Caser(4, 5, 8, L=0), "L"),
+        (lambda: WMF(4, 5, k=0), "k"),
+        (lambda: CoRML(4, 5, n_singular=0), "n_singular"),
+        (lambda: CMN(4, 5, None, dim=0), "dim"),
+    ],
+)
+def test_a_size_of_zero_is_refused_naming_the_argument(build, arg):
+    """Every constructor's sizes are checked (models/base.py SIZE_ARGS): MFBPR(n, m, 0) was a
+    model with 0-dimensional embeddings that trained to nothing."""
+    with pytest.raises(ValueError, match=rf"{arg} must be a positive integer"):
+        build()

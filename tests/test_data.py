@@ -459,21 +459,19 @@ _CUT = {  # (file name, text whose last line was cut mid-timestamp and has no ne
 
 
 @pytest.mark.parametrize("kind", sorted(_CUT))
-def test_cut_short_last_line_warns_with_the_line(tmp_path, kind):
-    from recsys_book.data import datasets
-
+def test_cut_short_last_line_is_an_error_naming_the_line(tmp_path, kind):
     name, text = _CUT[kind]
     path = _write(tmp_path / name, text)
     line = text.splitlines()[-1]
-    with pytest.warns(datasets.TruncatedFileWarning) as rec:
-        inter = load(str(path))
-    assert len(inter) == 3  # still loaded: a warning, not an error
-    msg = str(rec[0].message)
+    with pytest.raises(DataError) as exc:
+        load(str(path))
+    msg = str(exc.value)
     assert f"line {len(text.splitlines())}" in msg and repr(line) in msg and "newline" in msg
-    # the same last row with its newline, or a last row that is no outlier: no warning
+    assert "cut short" in msg and "delete that line" in msg
+    # the same last row with its newline, or a last row that is no outlier: loaded, no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load(str(_write(path, text + "\n")))
+        assert len(load(str(_write(path, text + "\n")))) == 3
         fine = text.rsplit("\n", 1)[0]
         load(str(_write(path, fine)))
         # the earliest timestamp last, written in full, is no outlier

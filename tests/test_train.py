@@ -259,3 +259,42 @@ def test_threads_default_from_the_environment(split, monkeypatch):
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(ValueError, match=THREADS_ENV):
             default_cpu_threads()
+
+
+def test_a_diverging_run_stops_with_the_epoch_and_the_fix(split):
+    """lr 1e6 on MF-BPR: BPR goes from 0.69 to 1e12 within the first epoch; fit stops there
+    and says so (a history with 1e12 losses, or NaN, is never returned as a result)."""
+    with pytest.raises(FloatingPointError, match=r"rose from 0\.69\d* \(before the first step\) to a mean of .*e\+\d+ in epoch 1.*smaller learning rate \(lr=1000000"):
+        fit(_mf(split), split, lr=1e6, epochs=5, **_quiet())
+    # a healthy run's loss never comes near the limit
+    h = fit(_mf(split), split, lr=1e-2, epochs=3, **_quiet())
+    assert (h["loss"] < 1.0).all()
+
+
+def test_a_model_sized_for_another_dataset_is_named_with_both_sizes(split):
+    small = MFBPR(2, 3, 8)
+    with pytest.raises(ValueError, match=r"built for 2 users x 3 items, but the split has 200 users x 120 items"):
+        fit(small, split, **_quiet())
+    with pytest.raises(ValueError, match=r"built for 2 users x 3 items.*user ids up to 199"):
+        evaluate(small, split.test)
+    with pytest.raises(IndexError, match=r"MFBPR: user id 5 is outside 0\.\.1; .*2 users x 3 items"):
+        small.score(torch.tensor([0, 5]), torch.tensor([[0, 1], [1, 2]]))
+    with pytest.raises(IndexError, match=r"item id 3 is outside 0\.\.2"):
+        small.score(torch.tensor([0, 1]), torch.tensor([[0, 1], [3, 2]]))
+    with pytest.raises(IndexError, match=r"user id 7 is outside"):
+        small.recommend([7], k=1)
+    assert small.score(torch.tensor([0, 1]), torch.tensor([[0, 1], [1, 2]])).shape == (2, 2)
+
+
+def test_k_beyond_the_ranked_list_is_refused_with_its_size(split):
+    from recsys_book.data import random_split
+
+    m = _mf(split)
+    with pytest.raises(ValueError, match=r"K=52 is more than the 51 candidates .* use K <= 51"):
+        evaluate(m, split.test, ks=(10, 52))
+    assert set(evaluate(m, split.test, ks=(51,))) == {"HR@51", "NDCG@51"}
+    inter, _ = planted_implicit(n_users=30, n_items=30, per_user=(5, 10), seed=0)
+    full = random_split(inter, seed=0)
+    pop = MFBPR(full.n_users, full.n_items, 4)
+    with pytest.raises(ValueError, match=r"K=10000 is more than the 30 items \(the catalogue\)"):
+        evaluate(pop, full.test, ks=(10_000,))

@@ -27,7 +27,6 @@ import pandas as pd
 from recsys_book.data.interactions import (
     DataError,
     Interactions,
-    TruncatedFileWarning,
     as_written,
     from_dataframe,
 )
@@ -421,7 +420,8 @@ def _check_last_line(path: Path, df: pd.DataFrame, columns: dict[str, str | None
     * a used column empty in that row (fields missing) is a :class:`DataError`;
     * a number in the row's last field with fewer digits than, and below, every other
       row's in that column (a timestamp ``881250949`` cut to ``88125``: a date in 1970) is a
-      :class:`TruncatedFileWarning`; the row is kept as written.
+      :class:`DataError` too: loading it would put a wrong row among the data (a date range
+      from 1970 in ``data info``), and the fix, a new copy or a deleted line, is the user's.
 
     Both name the line number and its content. A cut that leaves a plausible value
     (a rating ``4.5`` cut to ``4``, an id ``242`` cut to ``24``) cannot be told apart and
@@ -464,12 +464,10 @@ def _check_last_line(path: Path, df: pd.DataFrame, columns: dict[str, str | None
 
     if last < others.min() and digits(last) < digits(others.abs().min()):
         low = others.min()
-        warnings.warn(
+        raise DataError(
             f"{where} and its last field, the {role} {_number(last)}, is shorter than and "
-            f"below every other row's (lowest {_number(low)}): {text!r} looks cut short. It is "
-            "loaded as written; check the file (get it again, or delete that line).",
-            TruncatedFileWarning,
-            stacklevel=3,
+            f"below every other row's (lowest {_number(low)}): {text!r} looks cut short. Get "
+            "the file again, or delete that line (or end it with a newline if it is whole)."
         )
 
 

@@ -24,12 +24,6 @@ class DataError(ValueError):
     """Bad input data: the message names the problem and the fix."""
 
 
-class TruncatedFileWarning(UserWarning):
-    """A data file looks cut short: it does not end with a newline and its last row is an
-    outlier (e.g. a timestamp below every other row's). The row is loaded as written; the
-    message names its line number and content."""
-
-
 def as_written(value: object) -> str:
     """An id or value for an error message, as the user wrote it: ``1``, ``'ann'``, ``4.5``.
 

@@ -52,11 +52,13 @@ import functools
 import inspect
 import time
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from recsys_book.metrics import stable_topk
+from recsys_book.utils import ids_trusted
 
 #: the optional training hooks a gradient model may define (see the module docstring)
 HOOKS = ("regularization", "post_step")
@@ -81,6 +83,31 @@ def _to(value, device: torch.device):
     return value
 
 
+#: the entry points whose ids are checked against the catalogue (a notebook's call, a
+#: recommendation); inside ``fit`` and ``evaluate``, which check the sizes once up front,
+#: they are trusted (:func:`trusted_ids`): no reduction, no host synchronisation per step
+_ID_CHECKED = frozenset({"score", "score_all", "recommend"})
+
+
+def _check_ids(model, args, kwargs) -> None:
+    """An id outside ``0..n-1`` is named with the model's sizes, instead of torch's
+    ``IndexError: index out of range in self`` from inside an embedding."""
+    names = ("users", "items")
+    for i, (name, size) in enumerate(zip(names, (model.n_users, model.n_items))):
+        ids = args[i] if len(args) > i else kwargs.get(name)
+        if not isinstance(ids, torch.Tensor) or ids.numel() == 0 or ids.is_floating_point() or ids.is_meta:
+            continue
+        lo, hi = int(ids.min()), int(ids.max())
+        if lo < 0 or hi >= size:
+            bad = lo if lo < 0 else hi
+            raise IndexError(
+                f"{type(model).__name__}: {name[:-1]} id {bad} is outside 0..{size - 1}; the "
+                f"model was built for {model.n_users} users x {model.n_items} items. Use ids "
+                "of the split it was built from (a model sized for another dataset cannot "
+                "score this one)."
+            )
+
+
 def on_model_device(method):
     """Wrap a model method so that its tensor arguments are moved to ``self.device`` first.
 
@@ -89,24 +116,66 @@ def on_model_device(method):
     if getattr(method, "__device_boundary__", False):
         return method
 
+    checks_ids = method.__name__ in _ID_CHECKED
+
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         dev = self._device_probe.device
         args = tuple(_to(a, dev) for a in args)
         kwargs = {k: _to(v, dev) for k, v in kwargs.items()}
+        if checks_ids and not ids_trusted():
+            _check_ids(self, args, kwargs)
         return method(self, *args, **kwargs)
 
     wrapper.__device_boundary__ = True
     return wrapper
 
 
-def _then_follow_parts(init):
-    """Wrap ``__init__``: a model built from parts that already live on one device (SDMR from
-    a trained SDP and SDM, MASR from MDR and MASS, on CUDA after ``fit``) lives there too,
-    so that its ``device``, and the boundary that reads it, say where its parts are."""
+#: constructor arguments that are sizes or counts: positive integers (``None`` where a model
+#: gives it a meaning), checked for every model before its ``__init__`` runs
+SIZE_ARGS = frozenset(
+    {"dim", "k", "hops", "L", "n_h", "n_v", "n_memory", "n_singular", "n_iter", "iterations",
+     "max_neighbours", "n_playlists", "storage_dim", "layers", "chunk"}
+)
+
+
+def _check_sizes(cls: type, sig: inspect.Signature, args, kwargs) -> None:
+    """A model built with a size of 0 (``MFBPR(n, m, 0)``: 0-dimensional embeddings) or a
+    fractional or negative one is an error that names the argument, not a model that
+    trains to nothing."""
+    try:
+        bound = sig.bind(None, *args, **kwargs)
+    except TypeError:
+        return  # a wrong call: __init__ itself raises Python's own message
+    given = {}
+    for name, value in bound.arguments.items():
+        kind = sig.parameters[name].kind
+        given.update(value if kind is inspect.Parameter.VAR_KEYWORD else {name: value})
+    for name, value in given.items():
+        if name not in SIZE_ARGS or value is None:
+            continue
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not values or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
+        ):
+            raise ValueError(
+                f"{cls.__name__}: {name} must be a positive integer"
+                + (" (or a non-empty list of them)" if name == "layers" else "")
+                + f", got {value!r}"
+            )
+
+
+def _then_follow_parts(cls: type, init):
+    """Wrap ``__init__``: sizes are checked first (:data:`SIZE_ARGS`); and a model built
+    from parts that already live on one device (SDMR from a trained SDP and SDM, MASR from
+    MDR and MASS, on CUDA after ``fit``) lives there too, so that its ``device``, and the
+    boundary that reads it, say where its parts are."""
+
+    sig = inspect.signature(init)
 
     @functools.wraps(init)
     def wrapper(self, *args, **kwargs):
+        _check_sizes(cls, sig, args, kwargs)
         init(self, *args, **kwargs)
         devices = {p.device for p in self.parameters()} | {
             b.device for name, b in self.named_buffers() if not name.endswith("_device_probe")
@@ -141,7 +210,7 @@ class Recommender(nn.Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__ = _then_follow_parts(vars(cls)["__init__"])
+            cls.__init__ = _then_follow_parts(cls, vars(cls)["__init__"])
         for name, value in list(vars(cls).items()):
             if name.startswith("_") or name in _MODULE_METHODS or not inspect.isfunction(value):
                 continue
