@@ -17,6 +17,7 @@ metric@K does not depend on the other cut-offs asked for.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -36,6 +37,8 @@ from recsys_book.utils import get_device, trusted_ids
 
 
 def _parse(metrics, ks):
+    ks = (ks,) if isinstance(ks, (int, np.integer)) else ks  # ks=10 means (10,)
+    metrics = (metrics,) if isinstance(metrics, str) else metrics  # "ndcg" means ("ndcg",)
     ks = tuple(sorted({int(k) for k in ks}))
     if not ks or ks[0] < 1:
         raise ValueError(f"ks must be positive cut-offs, got {ks}")
@@ -97,6 +100,8 @@ def evaluate(
     The model is put in eval mode for the call and restored afterwards.
     """
     metrics, ks = _parse(metrics, ks)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     if ("novelty" in metrics) and train is None:
         raise ValueError(
             "novelty needs the training interactions: evaluate(..., train=split.train)"

@@ -52,10 +52,13 @@ def parse_metric(name: str) -> tuple[str, int, str]:
     try:
         m, k = str(name).split("@")
         m, k = m.lower(), int(k)
+        if k < 1:
+            raise ValueError
         return m, k, f"{NAMES[m]}@{k}"
     except (ValueError, KeyError):
         raise ValueError(
-            f"a metric name must look like 'NDCG@10' or 'HR@10' (one of {sorted(NAMES)} @ K), "
+            f"a metric name must look like 'NDCG@10' or 'HR@10' (one of {sorted(NAMES)} @ K, "
+            "K >= 1), "
             f"got {name!r}"
         ) from None
 

@@ -31,6 +31,7 @@ import os
 import time
 from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -280,10 +281,18 @@ def fit(
     does not move it back. Its methods still take CPU inputs (the model contract's device
     rule) and answer on that device.
     """
+    counts = {"epochs": epochs, "batch_size": batch_size, "n_negatives": n_negatives}
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be a whole number, got {v!r}")
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(
             f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})"
         )
+    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (
+        math.isfinite(lr) and lr > 0
+    ):
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
     if isinstance(model, ClosedForm):
         raise TypeError(
             f"{type(model).__name__} is fitted in closed form (or by ALS/ADMM): call "

@@ -159,7 +159,7 @@ def test_temporal_global(implicit):
         assert set(part.users.tolist()) <= train_users
         assert set(part.candidates[:, 0].tolist()) <= train_items
     _check_sampled(split, 30)
-    with pytest.raises(DataError, match="three numbers summing to 1"):
+    with pytest.raises(DataError, match="three shares .* summing to 1"):
         temporal_global(implicit, fractions=(0.5, 0.5, 0.5))
 
 

@@ -309,18 +309,24 @@ def load_movielens(path, name: str | None = None) -> Interactions:
         raise DataError(
             f"{path} does not exist; pass the ratings.dat or ratings.csv of a MovieLens release."
         )
-    if path.suffix == ".dat":
-        df = pd.read_csv(
-            path,
-            sep="::",
-            engine="python",
-            header=None,
-            names=["user", "item", "rating", "timestamp"],
-        )
-        columns = {"user": "user", "item": "item"}
-    else:
-        df = pd.read_csv(path)
-        columns = {"user": "userId", "item": "movieId"}
+    try:
+        if path.suffix == ".dat":
+            df = pd.read_csv(
+                path,
+                sep="::",
+                engine="python",
+                header=None,
+                names=["user", "item", "rating", "timestamp"],
+            )
+            columns = {"user": "user", "item": "item"}
+        else:
+            df = pd.read_csv(path)
+            columns = {"user": "userId", "item": "movieId"}
+    except (UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise DataError(
+            f"could not read {path} as a MovieLens ratings file ({type(exc).__name__}: {exc}); "
+            "it is empty or not text: get the release again."
+        ) from exc
     columns.update(rating="rating", timestamp="timestamp")
     _check_last_line(path, df, columns)
     return from_dataframe(df, **columns, name=name or path.parent.name)
@@ -358,10 +364,17 @@ def _resolve_columns(columns: list, chosen: dict[str, str | None], path: Path) -
                 f"one, e.g. load_csv(path, {role}={str(hits[0])!r})."
             )
         if not hits and role in ("user", "item"):
+            sep = next((c for c in (";", "\t", "|") if len(columns) == 1 and c in str(columns[0])), None)
+            hint = (
+                f" The header is one column holding {sep!r}: the file is separated by {sep!r}, "
+                f"not ','; read it with load_csv(path, sep={sep!r}) (data info: --sep {sep!r})."
+                if sep
+                else f" Name yours: load_csv(path, {role}='...')."
+            )
             raise DataError(
                 f"{path} has no {role} column: its header is {[str(c) for c in columns]}, and "
                 f"a {role} column is recognised by the names {', '.join(names)} (any case, "
-                f"with or without '_'). Name yours: load_csv(path, {role}='...')."
+                f"with or without '_').{hint}"
             )
         out[role] = hits[0] if hits else None
         if hits:

@@ -177,9 +177,32 @@ def sample_negatives(
     return torch.cat(out)
 
 
+def _check_fractions(fractions) -> None:
+    """Three shares (train, validation, test), each in [0, 1], summing to 1, train > 0."""
+    try:
+        shares = [float(f) for f in fractions]
+    except (TypeError, ValueError):
+        shares = []
+    if (
+        len(shares) != 3
+        or abs(sum(shares) - 1) > 1e-6
+        or min(shares) < 0
+        or shares[0] <= 0
+    ):
+        raise DataError(
+            f"fractions must be three shares (train, validation, test) in [0, 1] summing to 1 "
+            f"with some training data, got {fractions}"
+        )
+
+
 def _sampled_evalset(
     hist: Interactions, rows: np.ndarray, n_negatives: int, forbidden, groups, seed
 ) -> EvalSet:
+    if isinstance(n_negatives, bool) or not isinstance(n_negatives, (int, np.integer)) or n_negatives < 1:
+        raise DataError(
+            f"n_negatives must be a positive whole number (items sampled per held-out row), got "
+            f"{n_negatives!r}; leave_one_out(..., n_negatives=None) ranks all items instead."
+        )
     users = hist.df["user"].to_numpy()[rows]
     targets = hist.df["item"].to_numpy()[rows]
     neg = sample_negatives(forbidden, groups, hist.n_items, n_negatives, seed)
@@ -298,8 +321,7 @@ def temporal_global(
     are dropped (a model cannot score them); the count dropped is kept in ``Split.train.meta``.
     """
     _require_time(inter, "temporal_global")
-    if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3:
-        raise DataError(f"fractions must be three numbers summing to 1, got {fractions}")
+    _check_fractions(fractions)
     hist = _sorted_history(inter)
     df = hist.df
     order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
@@ -340,6 +362,7 @@ def temporal_holdout(
     of users/items unseen in training stay (they simply count as misses).
     """
     _require_time(inter, "temporal_holdout")
+    _check_fractions((1 - test_frac - valid_frac, valid_frac, test_frac))
     hist = _sorted_history(inter)
     df = hist.df
     order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
@@ -361,8 +384,7 @@ def random_split(inter: Interactions, fractions=(0.6, 0.2, 0.2), seed: int = 0) 
     Each user's interactions are shuffled and cut by the fractions (rounded, at least one
     training item per user).
     """
-    if abs(sum(fractions) - 1) > 1e-6 or len(fractions) != 3:
-        raise DataError(f"fractions must be three numbers summing to 1, got {fractions}")
+    _check_fractions(fractions)
     hist = _sorted_history(inter)
     df = hist.df
     rng = np.random.default_rng(seed)
