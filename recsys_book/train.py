@@ -398,12 +398,12 @@ def fit(
                 }
                 with trusted_ids():  # sizes checked above: no id reduction per step
                     out = objective(model, batch)
-                if first_loss is None:  # the untrained loss: one synchronisation per fit
-                    first_loss = float(out.detach())
-                if adversary is not None:
-                    # the clean loss is handed over when the hook takes it (no recomputation)
-                    extra = {"clean": out} if adv_takes_clean else {}
-                    out = out + adversary.loss(model, batch, objective, **extra)
+                    if first_loss is None:  # the untrained loss: one synchronisation per fit
+                        first_loss = float(out.detach())
+                    if adversary is not None:
+                        # the clean loss is handed over when the hook takes it (no recomputation)
+                        extra = {"clean": out} if adv_takes_clean else {}
+                        out = out + adversary.loss(model, batch, objective, **extra)
                 opt.zero_grad(set_to_none=True)
                 out.backward()
                 opt.step()
@@ -417,7 +417,7 @@ def fit(
                     f"{epoch}: training diverged; use a smaller learning rate (lr={lr}) or a "
                     "larger reg."
                 )
-            if row["loss"] > DIVERGED * max(first_loss, 1e-3):
+            if row["loss"] > DIVERGED * max(abs(first_loss), 1e-3):
                 raise FloatingPointError(
                     f"{type(model).__name__}: the training loss rose from {first_loss:.4g} "
                     f"(before the first step) to a mean of {row['loss']:.4g} in epoch {epoch}: "

@@ -165,7 +165,7 @@ def _check_sizes(cls: type, sig: inspect.Signature, args, kwargs) -> None:
             )
 
 
-def _then_follow_parts(cls: type, init):
+def _checked_init(cls: type, init):
     """Wrap ``__init__``: sizes are checked first (:data:`SIZE_ARGS`); and a model built
     from parts that already live on one device (SDMR from a trained SDP and SDM, MASR from
     MDR and MASS, on CUDA after ``fit``) lives there too, so that its ``device``, and the
@@ -210,7 +210,7 @@ class Recommender(nn.Module):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__ = _then_follow_parts(cls, vars(cls)["__init__"])
+            cls.__init__ = _checked_init(cls, vars(cls)["__init__"])
         for name, value in list(vars(cls).items()):
             if name.startswith("_") or name in _MODULE_METHODS or not inspect.isfunction(value):
                 continue
