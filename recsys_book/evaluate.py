@@ -33,7 +33,7 @@ from recsys_book.metrics import (
     target_rank_counts,
     topk_metrics,
 )
-from recsys_book.utils import get_device, trusted_ids
+from recsys_book.utils import get_device, is_whole_number, trusted_ids
 
 
 def _parse(metrics, ks):
@@ -100,7 +100,7 @@ def evaluate(
     The model is put in eval mode for the call and restored afterwards.
     """
     metrics, ks = _parse(metrics, ks)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_whole_number(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
     if ("novelty" in metrics) and train is None:
         raise ValueError(

@@ -40,7 +40,13 @@ from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
 from recsys_book.models.base import ClosedForm, training_contract
-from recsys_book.utils import get_device, seed_everything, torch_generator, trusted_ids
+from recsys_book.utils import (
+    get_device,
+    is_whole_number,
+    seed_everything,
+    torch_generator,
+    trusted_ids,
+)
 
 # ---- pairwise losses ----------------------------------------------------------------
 
@@ -283,7 +289,7 @@ def fit(
     """
     counts = {"epochs": epochs, "batch_size": batch_size, "n_negatives": n_negatives}
     for name, v in counts.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        if not is_whole_number(v):
             raise TypeError(f"{name} must be a whole number, got {v!r}")
     if epochs < 1 or batch_size < 1 or n_negatives < 1:
         raise ValueError(

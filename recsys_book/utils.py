@@ -37,6 +37,11 @@ def seed_shift() -> int:
         raise ValueError(f"{SEED_SHIFT_ENV}={raw!r}: set it to an integer or unset it.") from None
 
 
+def is_whole_number(value) -> bool:
+    """An int (Python or numpy), not a bool: what a count or a size must be."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed python, numpy and torch (CPU and CUDA) and return a torch generator.
 

@@ -41,6 +41,7 @@ import pandas as pd
 import torch
 
 from recsys_book.data.interactions import DataError, Interactions, as_written, split_likes
+from recsys_book.utils import is_whole_number
 
 
 @dataclass
@@ -198,7 +199,7 @@ def _check_fractions(fractions) -> None:
 def _sampled_evalset(
     hist: Interactions, rows: np.ndarray, n_negatives: int, forbidden, groups, seed
 ) -> EvalSet:
-    if isinstance(n_negatives, bool) or not isinstance(n_negatives, (int, np.integer)) or n_negatives < 1:
+    if not is_whole_number(n_negatives) or n_negatives < 1:
         raise DataError(
             f"n_negatives must be a positive whole number (items sampled per held-out row), got "
             f"{n_negatives!r}; leave_one_out(..., n_negatives=None) ranks all items instead."

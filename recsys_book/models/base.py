@@ -52,13 +52,12 @@ import functools
 import inspect
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
 from recsys_book.metrics import stable_topk
-from recsys_book.utils import ids_trusted
+from recsys_book.utils import ids_trusted, is_whole_number
 
 #: the optional training hooks a gradient model may define (see the module docstring)
 HOOKS = ("regularization", "post_step")
@@ -156,7 +155,7 @@ def _check_sizes(cls: type, sig: inspect.Signature, args, kwargs) -> None:
             continue
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         if not values or not all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in values
+            is_whole_number(v) and v >= 1 for v in values
         ):
             raise ValueError(
                 f"{cls.__name__}: {name} must be a positive integer"
