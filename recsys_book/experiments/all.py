@@ -1,14 +1,15 @@
 """Every chapter's reproduction, then one report: ``python -m recsys_book reproduce all``.
 
 Runs each ``reproduce NAME`` of the course in turn (a progress bar over them), each writing
-its own tables under ``--out`` as it always does, then writes ``<out>/REPORT.md``: per
-table the protocol, the command, the wall time and the machine, and the experiment's own
-table (our numbers beside the paper's, and the orderings it judged).
+its rows under ``--out`` (``recsys_book.results``), then writes ``<out>/REPORT.md``: per
+table the command, the wall time, the device, thread count and commit its rows were
+written by (tables converted from older code are marked), and the experiment's own table
+(our numbers beside the paper's, and the claims it judged).
 
-**Resumable.** A job whose tables already exist under ``--out`` is not run again (its
-recorded wall time and machine are kept in ``<out>/.reproduce_all.json``): rerun one
-with ``--force NAME`` or every job with ``--force all``. Resuming is per reproduction,
-not per model inside it. ``--quick`` passes ``--quick`` to every job (a smoke run:
+**Resumable.** A job whose table already exists under ``--out`` is not run again (its
+recorded wall time is kept in ``<out>/.reproduce_all.json``): rerun one with ``--force
+NAME`` or every job with ``--force all``. Inside a job, the runner skips every row already
+written by the same code, so an interrupted job resumes where it stopped. ``--quick`` passes ``--quick`` to every job (a smoke run:
 the tables are then *not* the reproduction and are named ``<stem>_smoke.md``, so they never
 overwrite a real table) and is meant with a scratch ``--out``.
 ``--only`` runs a subset. ``--report-only`` rebuilds REPORT.md from what is there.
@@ -21,8 +22,33 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from recsys_book.experiments._common import command, machine, parser, stem
+import argparse
+
+from recsys_book.results import read, stem, where_run
 from recsys_book.utils import write_text_atomic
+
+PROG = "python -m recsys_book reproduce"
+
+
+def command(name: str, argv) -> str:
+    """The command line that reproduces a table."""
+    return f"{PROG} {name}" + (f" {' '.join(argv)}" if argv else "")
+
+
+def provenance(out: Path, name: str, quick: bool = False) -> str:
+    """Where a table's rows were written (device, threads, commit), and whether they came
+    from code older than the results schema (``legacy``: converted, rerun to refresh)."""
+    path = out / f"{stem(name, quick)}.csv"
+    try:
+        rows = read(path)
+    except ValueError:
+        return "older layout (before the results schema): rerun to refresh"
+    if rows.empty:
+        return "-"
+    text = where_run(rows)
+    if (rows["code"].astype(str) == "legacy").any():
+        text += "; **written by older code** (converted to the schema): rerun to refresh"
+    return text
 
 
 @dataclass(frozen=True)
@@ -83,7 +109,7 @@ def report(out: Path, log: dict, quick: bool = False) -> str:
         "table with the paper's numbers beside ours (and, where the paper's data cannot be",
         "reached, the orderings it claims and whether they held on ours).",
         "",
-        "| reproduction | chapter | command | wall time | machine |",
+        "| reproduction | chapter | command | wall time | rows written on (device, threads, commit) |",
         "|---|---|---|---|---|",
     ]
     sections = []
@@ -94,7 +120,7 @@ def report(out: Path, log: dict, quick: bool = False) -> str:
         if md.exists():
             # a table written by its own command (not by `all`) states its time itself
             wall = f"{entry['seconds']:.0f} s" if "seconds" in entry else "in its table"
-            where = entry.get("machine", "in its table")
+            where = provenance(out, job.stem, quick)
             if entry.get("quick"):
                 wall += " (--quick: a smoke run, not the reproduction)"
             body = md.read_text(encoding="utf-8").strip().splitlines()
@@ -137,7 +163,11 @@ def leaderboard_section(out: Path, quick: bool = False, top: int = 3) -> str:
 
 
 def main(argv=None) -> int:
-    p = parser("all", __doc__)
+    p = argparse.ArgumentParser(
+        prog=f"{PROG} all", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true", help="smoke runs (scratch --out advised)")
+    p.add_argument("--out", default="results", help="folder for the tables (default ./results)")
     p.add_argument("--force", nargs="*", default=[], help="rerun these jobs ('all' for every one)")
     p.add_argument("--only", nargs="*", default=None, help="run only these jobs")
     p.add_argument("--report-only", action="store_true", help="only rebuild REPORT.md")
@@ -160,9 +190,10 @@ def main(argv=None) -> int:
         for job in bar:
             bar.set_postfix_str(job.stem)
             done = (out / f"{stem(job.stem, args.quick)}.md").exists()
-            if done and not ({"all", job.stem} & set(args.force)):
+            forced = bool({"all", job.stem} & set(args.force))
+            if done and not forced:
                 continue
-            extra = list(job.args) + (["--quick"] if args.quick else [])
+            extra = list(job.args) + (["--quick"] if args.quick else []) + (["--force"] if forced else [])
             extra += ["--out", str(out)]
             mod = importlib.import_module(f"recsys_book.experiments.{job.name}")
             t0 = time.perf_counter()
@@ -173,7 +204,6 @@ def main(argv=None) -> int:
             log[job.stem] = {
                 "command": command(job.name, list(job.args)),
                 "seconds": time.perf_counter() - t0,
-                "machine": machine(),
                 "quick": bool(args.quick),
             }
             write_text_atomic(log_path, json.dumps(log, indent=1))

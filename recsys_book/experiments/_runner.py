@@ -1,0 +1,425 @@
+"""The one runner of ``python -m recsys_book reproduce NAME``: experiments are declarations.
+
+An experiment module declares an :class:`Experiment`: its data and split, its candidates
+(name, how to build one from a configuration, its grid, how it trains, which trained
+candidates it is built from), its seeds, the published table it stands beside and the
+claims it judges. :func:`main` is its whole command line; :func:`run` does the rest:
+
+* seeding, building, fitting, evaluating on validation and test, timing;
+* **selection on validation only** (:func:`recsys_book.results.selected`): the grid is
+  trained at the first seed, the chosen configuration is retrained at the others;
+* **one row per finished run, written at once** (:class:`recsys_book.results.ResultsFile`),
+  so an interrupted reproduction keeps its finished rows, and a rerun skips rows already
+  written by the same code for the same configuration and seed (``--force`` reruns them);
+* **file names decided here only**: ``--quick``, ``--planted`` and ``--models`` are smoke
+  runs and write ``<name>_smoke.csv``/``.md``; a smoke row cannot enter a real table.
+
+A flow that needs its own loop (fusing trained parts, cross-validation, an EM algorithm)
+declares a candidate with ``run=`` instead of ``build=``: it returns its rows' metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+
+from recsys_book import published
+from recsys_book.results import (
+    ResultsFile,
+    Row,
+    config_text,
+    markdown_table,
+    mean_std,
+    selected,
+    stem,
+    still_improving,
+    where_run,
+)
+from recsys_book.utils import seed_everything, write_text_atomic
+
+PROG = "python -m recsys_book reproduce"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a candidate's ``train`` (or ``run``) reports besides the model."""
+
+    best_epoch: int | None = None
+    max_epochs: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a candidate with its own loop (``run=``) returns for one configuration."""
+
+    valid: Mapping[str, float]
+    test: Mapping[str, float]
+    model: Any = None
+    best_epoch: int | None = None
+    max_epochs: int | None = None
+
+
+def closed_form(model, split, cfg: dict, seed: int, quick: bool) -> Trained:
+    """The default ``train``: ``model.fit(split)`` (closed-form and ALS-style models)."""
+    model.fit(split)
+    return Trained()
+
+
+def gradient(epochs: int = 30, quick_epochs: int = 3, cfg_keys: Sequence[str] = ("lr",), **settings):
+    """A ``train`` for gradient models: :func:`recsys_book.train.fit` with ``settings``
+    (batch_size, n_negatives, patience, ...), the configuration's ``cfg_keys`` passed on,
+    at most ``epochs`` epochs (``quick_epochs`` for a smoke run); the kept epoch is
+    chosen on validation by ``fit``."""
+
+    def train(model, split, cfg: dict, seed: int, quick: bool) -> Trained:
+        from recsys_book.train import fit
+
+        cap = quick_epochs if quick else epochs
+        kw = {**settings, **{k: cfg[k] for k in cfg_keys if k in cfg}}
+        hist = fit(model, split, epochs=cap, seed=seed, progress=False, **kw)
+        best = hist.attrs.get("best_epoch")
+        return Trained(None if best is None else int(best), cap)
+
+    return train
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model of a table. ``build(split, cfg, parts)`` returns an untrained model
+    (``parts``: the trained models of ``depends_on``, by name); ``train(model, split, cfg,
+    seed, quick)`` fits it (default ``closed_form``). Or ``run(split, cfg, seed, quick,
+    parts)`` returns an :class:`Outcome` for a flow of its own. ``paper``: its row in the
+    experiment's published table. ``grid``: {knob: values}; ``--quick`` keeps the first."""
+
+    name: str
+    build: Callable | None = None
+    grid: Mapping[str, Sequence] = field(default_factory=dict)
+    train: Callable = closed_form
+    depends_on: tuple[str, ...] = ()
+    run: Callable | None = None
+    paper: str | None = None
+    seeds: bool = True  # retrain the chosen configuration at every seed
+    search: str = "grid"  # or "coordinate": one knob after the other, from the first values
+    grid_from: str | None = None  # start from the configuration chosen for that candidate
+    full_grid_when_quick: bool = False  # the grid is not a search (e.g. time points): keep it all
+
+    def configs(self, quick: bool, base: Mapping | None = None) -> list[dict]:
+        keys = list(self.grid)
+        cut = quick and not self.full_grid_when_quick
+        values = [list(v)[:1] if cut else list(v) for v in self.grid.values()]
+        return [{**(base or {}), **dict(zip(keys, c))} for c in itertools.product(*values)]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """``winner`` beats ``loser`` on ``metric`` (a test metric), as ``says`` puts it."""
+
+    winner: str
+    loser: str
+    metric: str
+    says: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str  # the table's stem and the command's name
+    title: str
+    protocol: str  # a key of recsys_book.leaderboard.PROTOCOLS, or a free name
+    data: Callable  # (args) -> (split, dataset description)
+    candidates: tuple[Candidate, ...]
+    doc: str = ""
+    evaluate: Callable | None = None  # (model, split, part) -> {metric: value}
+    select_on: str | None = "valid NDCG@10"  # None: nothing is chosen, every row is reported
+    metrics: tuple[str, ...] = ("test HR@10", "test NDCG@10")
+    seeds: int = 1
+    published: tuple[str, str] | None = None  # (paper, table) of recsys_book.published
+    claims: tuple[Claim, ...] = ()
+    planted: bool = False  # offers --planted
+    options: Callable | None = None  # (parser) -> None: extra command-line options
+    sections: Callable | None = None  # (rows, context) -> list of markdown lines
+    generic_table: bool = True  # False: the sections are the whole report (no model table)
+
+    def candidate(self, name: str) -> Candidate:
+        for c in self.candidates:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no candidate {name!r}: {[c.name for c in self.candidates]}")
+
+
+def default_evaluate(model, split, part: str) -> dict:
+    from recsys_book.evaluate import evaluate
+
+    return evaluate(model, split.valid if part == "valid" else split.test, ks=(10,), metrics=("hr", "ndcg"))
+
+
+@dataclass
+class Context:
+    """What a run knows: the parsed arguments, the split, the trained models it keeps."""
+
+    args: argparse.Namespace
+    split: Any
+    dataset: str
+    parts: dict = field(default_factory=dict)  # trained models that others depend on
+    chosen: dict = field(default_factory=dict)  # candidate -> its configuration chosen on validation
+    seconds: float = 0.0
+    command: str = ""
+
+
+def _needed(exp: Experiment, names: Sequence[str] | None) -> list[Candidate]:
+    if names is None:
+        return list(exp.candidates)
+    want, stack = set(), list(names)
+    while stack:
+        n = stack.pop()
+        if n not in want:
+            want.add(n)
+            c = exp.candidate(n)
+            stack += list(c.depends_on) + ([c.grid_from] if c.grid_from else [])
+    return [c for c in exp.candidates if c.name in want]
+
+
+def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: int):
+    quick = ctx.args.quick
+    ev = exp.evaluate or default_evaluate
+    parts = {n: ctx.parts[n] for n in cand.depends_on}
+    seed_everything(seed)
+    t0 = time.perf_counter()
+    if cand.run is not None:
+        out = cand.run(ctx.split, cfg, seed, quick, parts)
+        return out.model, out.valid, out.test, out.best_epoch, out.max_epochs, time.perf_counter() - t0
+    model = cand.build(ctx.split, cfg, parts)
+    info = cand.train(model, ctx.split, cfg, seed, quick)
+    seconds = time.perf_counter() - t0
+    valid, test = ev(model, ctx.split, "valid"), ev(model, ctx.split, "test")
+    return model, valid, test, info.best_epoch, info.max_epochs, seconds
+
+
+def _device(model) -> str:
+    dev = getattr(model, "device", None)
+    return str(dev) if dev is not None else "cpu"
+
+
+def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.DataFrame:
+    """Train and evaluate every candidate (``ctx.args.models``: a subset, with what it is
+    built from); returns the rows of this run's seeds."""
+    a = ctx.args
+    seeds = [a.seed + k for k in range(a.seeds)]
+    cands = _needed(exp, a.models)
+    later = {d for c in cands for d in c.depends_on}
+    for cand in cands:
+        base = ctx.chosen.get(cand.grid_from) if cand.grid_from else None
+        kept: dict[str, Any] = {}  # config json -> model (first seed), for dependants
+        keep = cand.name in later
+        if cand.search == "coordinate":
+            configs, cfg = [], cand.configs(True, base)[0]
+            for knob, values in cand.grid.items():
+                trials = [{**cfg, knob: v} for v in (list(values)[:1] if a.quick else values)]
+                for t in trials:
+                    _one(exp, cand, ctx, store, t, seeds[0], kept, keep, log)
+                configs += trials
+                cfg = _choose(exp, store, cand.name, seeds[0], trials)
+        else:
+            configs = cand.configs(a.quick, base)
+            for c in configs:
+                _one(exp, cand, ctx, store, c, seeds[0], kept, keep, log)
+        # choose on validation (rows of the first seed), then the other seeds
+        cfg = _choose(exp, store, cand.name, seeds[0], configs)
+        ctx.chosen[cand.name] = cfg
+        if cand.seeds:
+            for s in seeds[1:]:
+                _one(exp, cand, ctx, store, cfg, s, {}, False, log)
+        if cand.name in later:
+            key = Row("", "", "", "", cfg).key()[1]
+            if key not in kept:  # resumed from the file: train the part again, unrecorded
+                model, *_ = _fit_one(exp, cand, ctx, cfg, seeds[0])
+                kept[key] = model
+            ctx.parts[cand.name] = kept[key]
+    rows = store.rows
+    return rows[rows["seed"].astype(int).isin(seeds) & rows["model"].isin([c.name for c in cands])]
+
+
+def _choose(exp, store, name: str, seed: int, configs: list[dict]) -> dict:
+    """The configuration among ``configs`` with the best validation metric at ``seed``."""
+    keys = {Row("", "", "", "", c).key()[1]: c for c in configs}
+    rows = store.rows
+    mine = rows[(rows["model"] == name) & (rows["seed"].astype(int) == seed) & rows["config"].isin(keys)]
+    if mine.empty or exp.select_on is None or exp.select_on not in mine:
+        return configs[0]
+    return keys[_selected(mine, exp.select_on)["config"].iloc[0]]
+
+
+def _selected(rows: pd.DataFrame, on: str | None) -> pd.DataFrame:
+    return selected(rows, on) if on is not None and on in rows and not rows.empty else rows
+
+
+def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
+    a = ctx.args
+    row = Row(exp.name, exp.protocol, ctx.dataset, cand.name, cfg, seed, smoke=store.smoke)
+    if store.has(row) and not a.force:
+        log(f"{cand.name:<28} {config_text(cfg)} seed {seed}: already written, skipped")
+        return
+    model, valid, test, best, cap, seconds = _fit_one(exp, cand, ctx, cfg, seed)
+    row.valid, row.test, row.best_epoch, row.max_epochs = valid, test, best, cap
+    row.train_s, row.device = seconds, _device(model)
+    store.add(row)
+    if keep:
+        kept[row.key()[1]] = model
+    shown = (exp.select_on or "valid NDCG@10").replace("valid ", "")
+    v = valid.get(shown)
+    log(
+        f"{cand.name:<28} {config_text(cfg):<40} seed {seed}  valid {shown} "
+        f"{'-' if v is None else f'{v:.4f}'}  epoch {best if best is not None else '-'}"
+        f"/{cap if cap is not None else '-'}  {seconds:.1f} s"
+    )
+
+
+# -- the markdown view -------------------------------------------------------------------------
+
+
+def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
+    """Each claim on the selected rows: means, seeds, the paired t-test over seeds (when
+    both have 2+ common seeds) and whether a still-improving run makes it no verdict."""
+    sel = _selected(rows, exp.select_on)
+    out = []
+    for c in exp.claims:
+        a, b = sel[sel["model"] == c.winner], sel[sel["model"] == c.loser]
+        if a.empty or b.empty or c.metric not in sel:
+            out.append({"claim": c, "verdict": "not run", "a": None, "b": None, "p": None, "n": 0})
+            continue
+        pa, pb = a.set_index("seed")[c.metric], b.set_index("seed")[c.metric]
+        common = pa.index.intersection(pb.index)
+        p = None
+        if len(common) >= 2:
+            from scipy.stats import ttest_rel
+
+            d = (pa[common] - pb[common]).to_numpy()
+            p = 1.0 if (d == d[0]).all() and d[0] == 0 else float(ttest_rel(pa[common], pb[common]).pvalue)
+        holds = pa.mean() > pb.mean()
+        stale = bool(still_improving(a).any() or still_improving(b).any())
+        if stale:
+            verdict = "no verdict: a run was still improving at its epoch cap"
+        else:
+            verdict = "holds" if holds else "does NOT hold"
+        out.append({"claim": c, "verdict": verdict, "a": pa.mean(), "b": pb.mean(), "p": p, "n": len(common)})
+    return out
+
+
+def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
+    """The experiment's table: selected configuration per model, mean ± sd over seeds,
+    kept epochs (marked when still improving), the published numbers beside, the claims."""
+    a = ctx.args
+    smoke = a.quick or getattr(a, "planted", False) or a.models is not None
+    lines = [
+        f"# {exp.title}",
+        "",
+        f"Produced by `{ctx.command}` in {ctx.seconds:.0f} s ({where_run(rows)}); "
+        f"data: {ctx.dataset}.",
+    ]
+    if smoke:
+        lines += ["", "**A smoke run (`--quick`, planted data or a subset): not the reproduction.**"]
+    if exp.generic_table:
+        lines += [
+            "",
+            f"One row per model: the configuration chosen on {exp.select_on} (never on test), "
+            "its test metrics as mean ± sample sd over the seeds, the kept epoch of each seed "
+            "(`*`: the kept epoch was the last one allowed, the run was still improving). "
+            f"Every run is a row of `{stem(exp.name, smoke)}.csv`.",
+        ]
+    lines.append("")
+    pub = published.table(*exp.published) if exp.published else {}
+    sel = _selected(rows, exp.select_on)
+    cols = [m for m in exp.metrics if m in rows]
+    table = []
+    for cand in exp.candidates:
+        g = sel[sel["model"] == cand.name]
+        if g.empty:
+            continue
+        epochs = []
+        for be, me in zip(g["best_epoch"], g["max_epochs"]):
+            if pd.isna(be):
+                epochs.append("-")
+            else:
+                epochs.append(f"{int(be)}{'*' if not pd.isna(me) and be == me else ''}")
+        line = {
+            "model": cand.name,
+            "chosen config": config_text(g["config"].iloc[0]),
+            "kept epochs": "/".join(epochs) + (f" of {int(g['max_epochs'].max())}" if g["max_epochs"].notna().any() else ""),
+            str(exp.select_on): mean_std(g[exp.select_on].tolist()) if exp.select_on in g else "-",
+        }
+        for m in cols:
+            line[m] = mean_std(g[m].tolist())
+        line["seeds"] = len(g)
+        line["train s"] = f"{g['train_s'].mean():.1f}"
+        if exp.published:
+            prow = pub.get(cand.paper or "")
+            for m in cols:
+                name = m.replace("test ", "")
+                line[f"paper {name}"] = "-" if prow is None or name not in prow else f"{prow[name]:.3f}"
+        table.append(line)
+    if table and exp.generic_table:
+        lines.append(markdown_table(pd.DataFrame(table), index=False))
+    if exp.published:
+        lines += ["", f"Paper: {published.cite(*exp.published)}."]
+    verdicts = judge(exp, rows)
+    if verdicts:
+        lines += ["", "## The paper's claims, judged here", ""]
+        lines += ["| claim | ours | verdict | seeds | paired t-test p |", "|---|---|---|---|---|"]
+        for v in verdicts:
+            c = v["claim"]
+            ours = "-" if v["a"] is None else f"{c.metric.replace('test ', '')} {v['a']:.3f} vs {v['b']:.3f}"
+            p = "-" if v["p"] is None else f"{v['p']:.3g}"
+            lines.append(f"| {c.says}: {c.winner} > {c.loser} | {ours} | {v['verdict']} | {v['n']} | {p} |")
+    if exp.sections is not None:
+        lines += [""] + list(exp.sections(rows, ctx))
+    return "\n".join(lines) + "\n"
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def parser(exp: Experiment) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=f"{PROG} {exp.name}", description=exp.doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--seed", type=int, default=0, help="split and first training seed (default 0)")
+    p.add_argument("--seeds", type=int, default=exp.seeds, help=f"training seeds seed..seed+N-1 ({exp.seeds})")
+    p.add_argument("--quick", action="store_true", help="smoke run: first grid values, few epochs")
+    p.add_argument("--out", default="results", help="folder for the tables (default ./results)")
+    p.add_argument("--force", action="store_true", help="rerun rows already written by this code")
+    p.add_argument("--models", nargs="+", default=None, help="a subset (a smoke run): " + ", ".join(c.name for c in exp.candidates))
+    if exp.planted:
+        p.add_argument("--planted", action="store_true", help="planted data instead of the real dataset")
+    if exp.options is not None:
+        exp.options(p)
+    return p
+
+
+def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
+    """The whole command line of an experiment: parse, run, write ``<out>/<stem>.csv``
+    (row by row) and ``<out>/<stem>.md``."""
+    p = parser(exp)
+    args = p.parse_args(argv)
+    if args.seeds < 1:
+        p.error(f"--seeds must be at least 1, got {args.seeds}")
+    if args.models is not None:
+        bad = [m for m in args.models if m not in {c.name for c in exp.candidates}]
+        if bad:
+            p.error(f"unknown model(s) {bad}; choose from {[c.name for c in exp.candidates]}")
+    smoke = bool(args.quick or getattr(args, "planted", False) or args.models is not None)
+    store = ResultsFile(args.out, exp.name, smoke)
+    seed_everything(args.seed)
+    t0 = time.perf_counter()
+    split, dataset = exp.data(args)
+    ctx = Context(args, split, dataset, command=f"{PROG} {exp.name}" + (f" {' '.join(argv)}" if argv else ""))
+    rows = run(exp, ctx, store, log=log)
+    ctx.seconds = time.perf_counter() - t0
+    md = markdown(exp, rows, ctx)
+    write_text_atomic(Path(args.out) / f"{stem(exp.name, smoke)}.md", md)
+    log(md)
+    return 0

@@ -1,0 +1,199 @@
+"""The one runner and the one results schema: selection on validation only, rows written as
+they finish, a rerun resumes, and a smoke run cannot touch a real table, for every experiment."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recsys_book.experiments import _runner as runner
+from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome
+from recsys_book.results import ResultsFile, Row, read, selected, stem, still_improving
+
+EXPERIMENTS = Path(runner.__file__).parent
+NAMES = sorted(p.stem for p in EXPERIMENTS.glob("*.py") if not p.stem.startswith("_") and p.stem != "all")
+
+
+class _Const:
+    """A fake model whose validation and test metrics come from its configuration."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.fits = 0
+
+    def fit(self, split):
+        self.fits += 1
+        return self
+
+
+def _evaluate(model, split, part):
+    v = model.cfg["q"]
+    return {"NDCG@10": v if part == "valid" else 1.0 - v, "HR@10": v}
+
+
+def _experiment(calls, **kw):
+    def build(split, cfg, parts):
+        calls.append(dict(cfg))
+        return _Const(cfg)
+
+    return Experiment(
+        name="toy",
+        title="Toy",
+        protocol="toy",
+        data=lambda args: (None, "toy data"),
+        evaluate=_evaluate,
+        candidates=(Candidate("A", build, {"q": [0.2, 0.7, 0.5]}),),
+        **kw,
+    )
+
+
+def test_selection_is_on_validation_and_test_is_never_looked_at(tmp_path):
+    calls = []
+    exp = _experiment(calls)
+    assert runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None) == 0
+    rows = read(tmp_path / "toy.csv")
+    assert len(rows) == 3 and calls == [{"q": 0.2}, {"q": 0.7}, {"q": 0.5}]
+    # test = 1 - valid here: a selection that looked at test would pick q = 0.2
+    assert json.loads(selected(rows)["config"].iloc[0]) == {"q": 0.7}
+    md = (tmp_path / "toy.md").read_text()
+    assert "| A | q=0.7 |" in md and "commit" in md
+
+
+def test_rows_land_as_they_finish_and_a_rerun_resumes(tmp_path):
+    calls = []
+
+    def build(split, cfg, parts):
+        calls.append(cfg["q"])
+        if cfg["q"] == 0.5 and len(calls) == 3:
+            raise KeyboardInterrupt  # interrupted during the third configuration
+        return _Const(cfg)
+
+    exp = Experiment(
+        "toy", "Toy", "toy", lambda a: (None, "toy"), (Candidate("A", build, {"q": [0.2, 0.7, 0.5]}),),
+        evaluate=_evaluate,
+    )
+    with pytest.raises(KeyboardInterrupt):
+        runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    assert len(read(tmp_path / "toy.csv")) == 2  # the finished rows were kept
+    assert not (tmp_path / "toy.md").exists()
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    assert calls == [0.2, 0.7, 0.5, 0.5]  # only the missing row was trained again
+    assert len(read(tmp_path / "toy.csv")) == 3
+    runner.main(exp, ["--out", str(tmp_path), "--force"], log=lambda *a: None)
+    assert calls[4:] == [0.2, 0.7, 0.5] and len(read(tmp_path / "toy.csv")) == 3
+
+
+def test_other_seeds_train_the_chosen_configuration_only(tmp_path):
+    calls = []
+    exp = _experiment(calls)
+    runner.main(exp, ["--out", str(tmp_path), "--seeds", "3"], log=lambda *a: None)
+    assert calls == [{"q": 0.2}, {"q": 0.7}, {"q": 0.5}, {"q": 0.7}, {"q": 0.7}]
+    rows = read(tmp_path / "toy.csv")
+    assert sorted(selected(rows)["seed"]) == [0, 1, 2]
+
+
+def test_coordinate_search_and_dependencies(tmp_path):
+    seen = []
+
+    def build(split, cfg, parts):
+        return _Const({"q": 0.1 * cfg["a"] + 0.01 * cfg["b"]})
+
+    def fused(split, cfg, parts):
+        seen.append(parts["A"].cfg)
+        return _Const({"q": 0.05})
+
+    exp = Experiment(
+        "toy", "Toy", "toy", lambda a: (None, "toy"),
+        (
+            Candidate("A", build, {"a": [1, 3, 2], "b": [1, 5]}, search="coordinate"),
+            Candidate("B", fused, depends_on=("A",)),
+        ),
+        evaluate=_evaluate,
+    )
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    rows = read(tmp_path / "toy.csv")
+    a = rows[rows["model"] == "A"]
+    # a searched first (b at its first value), then b at the chosen a: 3 + 2 trials, one repeated
+    assert [json.loads(c) for c in a["config"]] == [
+        {"a": 1, "b": 1}, {"a": 3, "b": 1}, {"a": 2, "b": 1}, {"a": 3, "b": 5},
+    ]
+    assert seen == [{"q": pytest.approx(0.35)}]  # B was built from A's chosen, trained model
+
+
+def test_a_smoke_row_cannot_enter_a_real_table(tmp_path):
+    real = ResultsFile(tmp_path, "x", smoke=False)
+    with pytest.raises(ValueError, match="x_smoke.csv"):
+        real.add(Row("x", "p", "d", "m", {}, 0, smoke=True))
+    assert stem("x", True) == "x_smoke" and ResultsFile(tmp_path, "x", True).path.name == "x_smoke.csv"
+
+
+def test_still_improving_and_the_claims_say_no_verdict(tmp_path):
+    def run(split, cfg, seed, quick, parts):
+        return Outcome({"NDCG@10": 0.5}, {"HR@10": cfg["v"]}, best_epoch=cfg["e"], max_epochs=10)
+
+    exp = Experiment(
+        "toy", "Toy", "toy", lambda a: (None, "toy"),
+        (Candidate("W", run=run, grid={"v": [0.9], "e": [10]}), Candidate("L", run=run, grid={"v": [0.1], "e": [4]})),
+        claims=(Claim("W", "L", "test HR@10", "W beats L"),),
+        metrics=("test HR@10",),
+    )
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    rows = read(tmp_path / "toy.csv")
+    assert list(still_improving(rows)) == [True, False]
+    md = (tmp_path / "toy.md").read_text()
+    assert "10* of 10" in md and "no verdict: a run was still improving" in md
+
+
+def _modules():
+    return {n: importlib.import_module(f"recsys_book.experiments.{n}") for n in NAMES}
+
+
+def test_every_experiment_is_a_declaration_run_by_the_runner():
+    for name, mod in _modules().items():
+        exps = [v for v in vars(mod).values() if isinstance(v, Experiment)]
+        assert exps, f"experiments/{name}.py declares no Experiment"
+        src = (EXPERIMENTS / f"{name}.py").read_text()
+        tree = ast.parse(src)
+        called = {
+            n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", "")
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+        }
+        # files are written by the runner only: an experiment cannot name its own outputs
+        for writer in ("write_text_atomic", "to_csv", "write_text", "open", "write_results"):
+            assert writer not in called, f"experiments/{name}.py calls {writer}: only the runner writes"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_quick_never_touches_a_real_table(name, tmp_path, monkeypatch):
+    """Every experiment's --quick goes through the runner's naming: the real files of a
+    folder (sentinels here) are left byte for byte; only <name>_smoke.* are written."""
+    mod = importlib.import_module(f"recsys_book.experiments.{name}")
+    exps = [v for v in vars(mod).values() if isinstance(v, Experiment)]
+
+    def fake_run(exp, ctx, store, log=print):  # no training: one row through the store
+        store.add(Row(exp.name, exp.protocol, "d", "m", {"q": 1}, 0, valid={"NDCG@10": 0.1}, smoke=store.smoke))
+        return store.rows
+
+    monkeypatch.setattr(runner, "run", fake_run)
+    sentinels = {}
+    for exp in exps:
+        for ext in ("csv", "md"):
+            p = tmp_path / f"{exp.name}.{ext}"
+            p.write_text(f"real {exp.name} table\n")
+            sentinels[p] = p.read_text()
+    for exp in exps:
+        object.__setattr__(exp, "data", lambda args: (None, "fake"))  # frozen dataclass: test only
+    try:
+        assert mod.main(["--quick", "--out", str(tmp_path)]) == 0
+    finally:
+        importlib.reload(mod)  # restore the declarations' data
+    for p, text in sentinels.items():
+        assert p.read_text() == text, f"{name} --quick overwrote {p.name}"
+    written = {p.name for p in tmp_path.iterdir()} - {p.name for p in sentinels}
+    assert written and all("_smoke." in w for w in written), written
