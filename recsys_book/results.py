@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -148,6 +149,9 @@ class Row:
     train_s: float = 0.0
     device: str = "cpu"
     smoke: bool = False
+    # provenance that overrides this checkout's (commit, code, threads, version, written):
+    # only for rows converted from a table written before this schema (:func:`write_legacy`)
+    origin: Mapping = field(default_factory=dict)
 
     def key(self) -> tuple[str, str, int]:
         return (self.model, _canonical(self.config), int(self.seed))
@@ -175,6 +179,7 @@ class Row:
             "smoke": bool(self.smoke),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S"),
         }
+        rec.update(self.origin)
         rec.update({f"valid {k}": float(v) for k, v in self.valid.items()})
         rec.update({f"test {k}": float(v) for k, v in self.test.items()})
         return rec
@@ -199,8 +204,7 @@ def read(path: str | Path) -> pd.DataFrame:
     missing = [c for c in FIXED if c not in df.columns]
     if missing:
         raise ValueError(
-            f"{path} is not a results file of this schema (missing columns {missing}); "
-            "rewrite it with its `python -m recsys_book reproduce` command"
+            f"{path} is not a results file of this schema (missing columns {missing})"
         )
     df["config"] = df["config"].fillna("{}").astype(str)
     df["smoke"] = df["smoke"].astype(str).str.lower().isin(("true", "1"))
@@ -215,10 +219,18 @@ class ResultsFile:
     ``smoke`` differs from the file's is refused: a smoke run cannot write a real table.
     """
 
-    def __init__(self, out: str | Path, name: str, smoke: bool):
+    def __init__(self, out: str | Path, name: str, smoke: bool, replace: bool = False):
         self.name, self.smoke = name, bool(smoke)
         self.path = Path(out) / f"{stem(name, self.smoke)}.csv"
-        self._rows = read(self.path)
+        try:
+            self._rows = read(self.path)
+        except ValueError as exc:
+            if not replace:
+                raise ValueError(
+                    f"{exc}. It was written before the results schema: rerun with --force to "
+                    "replace it (its first new row overwrites it), or move it aside"
+                ) from None
+            self._rows = pd.DataFrame(columns=list(FIXED))
 
     @property
     def rows(self) -> pd.DataFrame:
@@ -258,6 +270,26 @@ class ResultsFile:
         write_text_atomic(self.path, df.to_csv(index=False))
         self._rows = df
         return rec
+
+
+def write_legacy(out: str | Path, name: str, rows: Iterable[Row], commit: str, threads="-") -> Path:
+    """Write ``<out>/<name>.csv`` in this schema from rows read out of a table that older code
+    wrote in its own layout (replacing that file): ``code = "legacy"`` (a rerun of the
+    experiment never skips them), ``commit`` the commit whose code wrote the old table. The
+    leaderboard and ``REPORT.md`` then read them like any rows, marked as older code's."""
+    if not re.fullmatch(r"[0-9a-f]{7,40}", str(commit)):
+        raise ValueError(f"commit must be the git commit that wrote the old table, got {commit!r}")
+    store = ResultsFile(out, name, smoke=False, replace=True)
+    store._rows = pd.DataFrame(columns=list(FIXED))  # the old layout is replaced, not merged
+    origin = {"code": "legacy", "commit": str(commit), "threads": threads, "written": "-"}
+    n = 0
+    for row in rows:
+        row.origin = {**origin, **row.origin}
+        store.add(row)
+        n += 1
+    if n == 0:
+        raise ValueError(f"no rows to write for {name}")
+    return store.path
 
 
 def still_improving(rows: pd.DataFrame) -> pd.Series:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from porting import not_yet_ported
 
 from recsys_book import published
 
@@ -28,31 +29,78 @@ def _pattern(v: float) -> re.Pattern | None:
     return re.compile(r"(?<![\d.])" + head + frac + r"0*(?!\d)")
 
 
+# A chapter prints many measured numbers of its own, and a three-digit one can equal a paper's
+# by chance (our 0.604 is not the dissertation's AMASR 0.604). In a chapter a number counts as
+# a copy when it is quoted as the paper's: a word below within QUOTE_WINDOW characters of it.
+# Library code holds no measured numbers, so there every occurrence counts.
+QUOTE_WORDS = re.compile(r"paper|report|publish|Table|Fig\.|dissertation|PAPER", re.IGNORECASE)
+QUOTE_WINDOW = 120
+
+
 def _texts():
+    """(where, text, quoted_only) for every library module and every chapter cell."""
     for path in sorted((ROOT / "recsys_book").rglob("*.py")):
         if path.name != "published.py":
-            yield path.relative_to(ROOT), path.read_text(encoding="utf-8")
+            yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"), False
     for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         for i, cell in enumerate(cells):
-            yield f"{path.relative_to(ROOT)} cell {i}", "".join(cell["source"])
+            yield f"{path.relative_to(ROOT)} cell {i}", "".join(cell["source"]), True
 
 
-def test_no_published_number_is_written_twice():
-    patterns = {}
+def _quoted(text: str, m: re.Match) -> bool:
+    near = text[max(0, m.start() - QUOTE_WINDOW): m.end() + QUOTE_WINDOW]
+    return QUOTE_WORDS.search(near) is not None
+
+
+def _copies(where: str, text: str, quoted_only: bool, patterns) -> list[str]:
+    return [
+        f"{where}: {what} (as {m.group(0)!r})"
+        for p, what in patterns
+        for m in p.finditer(text)
+        if not quoted_only or _quoted(text, m)
+    ]
+
+
+def _patterns():
+    found = {}
     for t in published.TABLES.values():
         for row, values in t.data.items():
             for col, v in zip(t.columns, values):
                 p = _pattern(v)
                 if p is not None:
-                    patterns.setdefault(p.pattern, (p, f"{t.paper} {t.name} {row} {col} = {v}"))
+                    found.setdefault(p.pattern, (p, f"{t.paper} {t.name} {row} {col} = {v}"))
+    return list(found.values())
+
+
+SOURCES = sorted({where.split(" cell ")[0] for where, _, _ in _texts()})
+
+
+def _source(where: str):
+    """A parametrize value: an experiment not yet on the runner is a strict xfail (conftest)."""
+    name = where.removeprefix("recsys_book/experiments/").removesuffix(".py")
+    return not_yet_ported(name, "published") if where.startswith("recsys_book/experiments/") else where
+
+
+@pytest.mark.parametrize("source", [_source(s) for s in SOURCES])
+def test_no_published_number_is_written_twice(source):
+    if not source.endswith((".py", ".ipynb")):
+        source = f"recsys_book/experiments/{source}.py"
+    patterns = _patterns()
     copies = [
-        f"{where}: {what} (as {m.group(0)!r})"
-        for where, text in _texts()
-        for p, what in patterns.values()
-        for m in p.finditer(text)
+        c
+        for where, text, quoted_only in _texts()
+        if where.split(" cell ")[0] == source
+        for c in _copies(where, text, quoted_only, patterns)
     ]
     assert not copies, "published numbers copied outside recsys_book/published.py:\n" + "\n".join(copies)
+
+
+def test_a_copy_is_found_in_code_always_and_in_a_chapter_when_quoted():
+    patterns = _patterns()
+    assert _copies("m.py", "SCORES = {'SDM': (0.713, 0.435)}", False, patterns)
+    assert _copies("nb", "the paper reports HR@10 .713 for SDM", True, patterns)
+    assert not _copies("nb", "our run: HR@10 0.713 on the test rows", True, patterns)
 
 
 def test_the_pattern_finds_the_ways_a_number_is_written():

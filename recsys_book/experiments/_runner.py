@@ -376,7 +376,7 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
             p = "-" if v["p"] is None else f"{v['p']:.3g}"
             lines.append(f"| {c.says}: {c.winner} > {c.loser} | {ours} | {v['verdict']} | {v['n']} | {p} |")
     if exp.sections is not None:
-        lines += [""] + list(exp.sections(rows, ctx))
+        lines += ([""] if lines[-1] else []) + list(exp.sections(rows, ctx))
     return "\n".join(lines) + "\n"
 
 
@@ -412,7 +412,10 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
         if bad:
             p.error(f"unknown model(s) {bad}; choose from {[c.name for c in exp.candidates]}")
     smoke = bool(args.quick or getattr(args, "planted", False) or args.models is not None)
-    store = ResultsFile(args.out, exp.name, smoke)
+    try:
+        store = ResultsFile(args.out, exp.name, smoke, replace=args.force)
+    except ValueError as exc:
+        p.error(str(exc))
     seed_everything(args.seed)
     t0 = time.perf_counter()
     split, dataset = exp.data(args)
