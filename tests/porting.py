@@ -22,4 +22,6 @@ def not_yet_ported(name: str, rule: str):
     """A parametrize value for experiment ``name``: a strict xfail while it still breaks ``rule``."""
     broken = rule in NOT_YET_PORTED.get(name, ())
     why = f"experiments/{name}.py is not yet on the runner (issue 23): breaks {rule!r}"
-    return pytest.param(name, marks=[pytest.mark.xfail(strict=True, reason=why)] if broken else [])
+    # an unported experiment's --quick trains for real (minutes): not run, only marked
+    mark = pytest.mark.xfail(strict=True, reason=why, run=rule != "quick")
+    return pytest.param(name, marks=[mark] if broken else [])

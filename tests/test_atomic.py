@@ -67,27 +67,27 @@ class Boom(RuntimeError):
     pass
 
 
-def test_reproduce_tables_raise_mid_write(tmp_path, monkeypatch):
-    """experiments' write_results: the second table fails while being written; the first
-    table's new file is complete, the second keeps its previous content, nothing temporary."""
-    from recsys_book.experiments import _common
+def test_a_results_row_raises_mid_write(tmp_path, monkeypatch):
+    """The runner's one writer (results.ResultsFile.add): the second row's write fails half
+    way; the file keeps the first row, complete, and nothing temporary is left."""
+    from recsys_book.results import ResultsFile, Row, read
 
-    (tmp_path / "exp_b.csv").write_text("previous\n")
+    store = ResultsFile(tmp_path, "exp", smoke=False)
+    store.add(Row("exp", "loo", "d", "A", {"k": 1}, 0, valid={"NDCG@10": 0.5}))
+    before = (tmp_path / "exp.csv").read_text()
     real = Path.write_text
 
     def half_then_boom(self, text, *a, **k):
-        if self.name.startswith(".exp_b"):
+        if self.name.startswith(".exp"):
             real(self, text[: len(text) // 2], *a, **k)
             raise Boom("disk full")
         return real(self, text, *a, **k)
 
     monkeypatch.setattr(Path, "write_text", half_then_boom)
-    tables = {"_a": pd.DataFrame({"x": [1, 2]}), "_b": pd.DataFrame({"y": [3.0, 4.0]})}
     with pytest.raises(Boom):
-        _common.write_results(tmp_path, "exp", tables, markdown="# exp\n")
-    assert (tmp_path / "exp_a.csv").read_text() == "x\n1\n2\n"
-    assert (tmp_path / "exp_b.csv").read_text() == "previous\n"
-    assert not (tmp_path / "exp.md").exists()
+        store.add(Row("exp", "loo", "d", "B", {"k": 2}, 0, valid={"NDCG@10": 0.6}))
+    assert (tmp_path / "exp.csv").read_text() == before
+    assert list(read(tmp_path / "exp.csv")["model"]) == ["A"]
     assert not _leftovers(tmp_path)
 
 
