@@ -180,7 +180,13 @@ def _cfg(rows: pd.DataFrame, key: str) -> pd.Series:
 
 def _show(df: pd.DataFrame, first: str, cols) -> str:
     cols = [c for c in cols if c in df]
-    out = df[[first, *cols]].rename(columns={"best_epoch": "best epoch", "max_epochs": "max epochs", "train_s": "train s"})
+    out = df[[first, *cols]].copy()
+    for c in ("best_epoch", "max_epochs"):
+        if c in out:
+            out[c] = out[c].map(lambda x: "-" if pd.isna(x) else str(int(x)))
+    if "train_s" in out:
+        out["train_s"] = out["train_s"].map("{:.1f}".format)
+    out = out.rename(columns={"best_epoch": "best epoch", "max_epochs": "max epochs", "train_s": "train s"})
     return markdown_table(out, index=False)
 
 
