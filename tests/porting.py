@@ -10,7 +10,6 @@ import pytest
 # published number). Those tests are strict xfails for the pairs below, so a port that makes one
 # pass fails the suite until its pair is removed here: the list can only shrink.
 NOT_YET_PORTED = {
-    "sdmr": {"declaration", "quick", "published"},
     "masr": {"declaration", "published"},
     "rme": {"declaration", "published"},
     "lrml": {"declaration", "quick", "published"},

@@ -119,3 +119,28 @@ def test_write_results_keeps_a_named_integer_index(tmp_path):
     write_results(tmp_path, "t", {"": hops, "_plain": plain})
     assert list(pd.read_csv(tmp_path / "t.csv").columns) == ["hops", "NDCG@10"]
     assert list(pd.read_csv(tmp_path / "t_plain.csv").columns) == ["a"]
+
+
+def test_reproduce_sdmr_smoke_and_a_rerun_skips_its_rows(tmp_path):
+    from recsys_book.experiments.sdmr import EXPERIMENT, TIES, main
+    from recsys_book.results import read
+
+    args = ["--quick", "--planted", "--out", str(tmp_path)]
+    assert main(args) == 0
+    rows = read(tmp_path / "sdmr_smoke.csv")
+    # --quick: the first value of each grid; SDM at 4 seeds, every other model at one
+    assert list(rows["model"]) == ["SDM"] * 4 + [c.name for c in EXPERIMENT.candidates[1:]]
+    by = rows[rows["seed"] == 0].set_index("model")
+    assert by.loc["SDM", "config"] == '{"hops": 3, "recipe": "2 negatives, mean, 10 epochs"}'
+    assert by.loc["SDMR (Eq. 19)", "config"] == '{"beta": 0.1}'
+    # the tie rules are test columns of SDM and SDMR only
+    assert by.loc[["SDM", "SDMR"], [f"test {t}" for t in TIES]].notna().all().all()
+    assert by[[f"test {t}" for t in TIES]].drop(index=["SDM", "SDMR", "SDMR (no ReLU)"]).isna().all().all()
+    md = (tmp_path / "sdmr_smoke.md").read_text()
+    assert "reproduce sdmr --quick --planted" in md and "| SDM | hops=3, recipe=2 negatives" in md
+    for head in ("## SDM recipe ablation", "## SDM-h: hops", "over training seeds", "## Ties", "## The paper's claims"):
+        assert head in md, head
+    assert not (tmp_path / "sdmr.csv").exists()
+    assert main(args) == 0  # every row already written by this code: nothing is retrained
+    again = read(tmp_path / "sdmr_smoke.csv")
+    pd.testing.assert_frame_equal(again, rows)
