@@ -13,7 +13,6 @@ NOT_YET_PORTED = {
     "sdmr": {"declaration", "quick", "published"},
     "masr": {"declaration", "published"},
     "rme": {"declaration", "published"},
-    "qualse": {"declaration", "quick"},
 }
 
 
