@@ -12,8 +12,6 @@ import pytest
 NOT_YET_PORTED = {
     "masr": {"declaration", "published"},
     "rme": {"declaration", "published"},
-    "lrml": {"declaration", "quick", "published"},
-    "qualse": {"declaration", "quick"},
 }
 
 

@@ -215,16 +215,47 @@ def test_learns_planted_relations_beats_cml_and_popularity(relational, over_seed
     assert r["LRML"] > r["CML"] + 0.02, r
 
 
-def test_reproduce_lrml_quick_smoke(tmp_path):
+def test_reproduce_lrml_quick_runs_on_the_runner_and_resumes(tmp_path):
+    import json
+
     from recsys_book.experiments import lrml as exp
+    from recsys_book.results import read, selected
 
-    assert exp.main(["--quick", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    argv = ["--quick", "--seeds", "2", "--out", str(tmp_path)]
+    assert exp.main(argv) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lrml_smoke.csv", "lrml_smoke.md"]
+    rows = read(tmp_path / "lrml_smoke.csv")
+    assert rows["smoke"].all() and rows["test NDCG@10"].between(0, 1).all()
+    sel = selected(rows)
+    assert list(dict.fromkeys(sel["model"])) == [c.name for c in exp.EXPERIMENT.candidates]
+    n = sel.groupby("model").size()
+    assert n["Popularity"] == 1 and (n.drop("Popularity") == 2).all()  # seeds are rows
+    cfg = {m: json.loads(g["config"].iloc[0]) for m, g in sel.groupby("model")}
+    assert cfg["LRML (reuse positive)"] == cfg["LRML (recompute)"] == {"dim": 64, "lr": 2e-3, "n_memory": 4, "margin": 0.5}
     md = (tmp_path / "lrml_smoke.md").read_text()
-    assert "LRML > CML" in md and "ML-1M HR@10 0.7397" in md
-    import pandas as pd
+    assert "LRML (recompute) > CML (hinge)" in md and "Negative's relation" in md
+    assert "tuned baselines" not in md  # ML-100k numbers are not shown beside a planted smoke run
+    before = (tmp_path / "lrml_smoke.csv").read_text()
+    assert exp.main(argv) == 0  # a second run skips every row already written
+    assert (tmp_path / "lrml_smoke.csv").read_text() == before
 
-    table = pd.read_csv(tmp_path / "lrml_smoke.csv", index_col=0)
-    assert set(exp.MODELS) | {"Popularity"} == set(table.index)
-    seeds = pd.read_csv(tmp_path / "lrml_smoke_seeds.csv")
-    assert (seeds.groupby("model").size() == 2).all()
-    assert table["NDCG@10 mean"].between(0, 1).all()
+
+def test_committed_lrml_rows_hold_the_older_tables_numbers():
+    """results/lrml.csv (converted by tools/legacy/lrml.py) selects, on validation, the
+    configurations and means of the older report results/lrml.md."""
+    import json
+
+    from recsys_book.results import read, selected, summary
+    from recsys_book.utils import repo_root
+
+    res = repo_root() / "results"
+    rows = read(res / "lrml.csv")
+    assert set(rows["code"]) == {"legacy"} and set(rows["experiment"]) == {"lrml"}
+    chosen = selected(rows)
+    lrml = chosen[chosen["model"] == "LRML (recompute)"]
+    assert json.loads(lrml["config"].iloc[0]) == {"dim": 64, "lr": 2e-3, "n_memory": 16, "margin": 0.25}
+    assert sorted(lrml["seed"]) == [0, 1, 2]
+    md = (res / "lrml.md").read_text().splitlines()
+    for model, r in summary(rows, ["test HR@10", "test NDCG@10"]).set_index("model").iterrows():
+        line = next(x for x in md if x.startswith(f"| {model} |"))
+        assert f"| {r['test HR@10']:.3f} ± " in line and f"| {r['test NDCG@10']:.3f} ± " in line, (model, line)

@@ -318,17 +318,47 @@ def test_fused_beats_parts_quaternion_and_real_more_data():
     assert res["ALSTM+AASVD"] > max(res["AASVD"], res["ALSTM"]), res
 
 
-def test_reproduce_qualse_quick_writes_results(tmp_path):
+def test_reproduce_qualse_quick_runs_on_the_runner_and_resumes(tmp_path):
     from recsys_book.experiments import qualse as exp
+    from recsys_book.results import read
 
-    rc = exp.main(["--quick", "--out", str(tmp_path), "--models", "QUALE", "AASVD", "AQUALE"])
-    assert rc == 0
-    md = (tmp_path / "qualse.md").read_text()
-    assert "QUICK smoke run" in md and "QUALE > AASVD" in md and "AQUALE > QUALE" in md
-    import pandas as pd
-
-    table = pd.read_csv(tmp_path / "qualse.csv")
-    assert set(table["model"]) == {"Popularity", "QUALE", "AASVD", "AQUALE"}
-    assert table["HIT@100"].between(0, 1).all()
+    argv = ["--quick", "--seeds", "2", "--out", str(tmp_path / "all")]
+    assert exp.main(argv) == 0
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == ["qualse_smoke.csv", "qualse_smoke.md"]
+    rows = read(tmp_path / "all" / "qualse_smoke.csv")
+    assert rows["smoke"].all() and set(rows["model"]) == {"Popularity", *exp.ROWS}
+    assert (rows.groupby("model").size() == 2).all()  # seeds are rows
+    assert rows["test HR@100"].between(0, 1).all() and (rows["test HR@100"] >= rows["test HR@10"]).all()
+    md = (tmp_path / "all" / "qualse_smoke.md").read_text()
+    assert "smoke run" in md and "| quaternion > real | QUALE > AASVD |" in md and "AQUALE > QUALE" in md
+    before = (tmp_path / "all" / "qualse_smoke.csv").read_text()
+    assert exp.main(argv) == 0  # a second run skips every row already written
+    assert (tmp_path / "all" / "qualse_smoke.csv").read_text() == before
+    # QABPR starts from the BPR model of the same seed: pre-trained on its own, it is the same
+    assert exp.main(["--quick", "--seeds", "2", "--out", str(tmp_path / "alone"), "--models", "AQUALE"]) == 0
+    alone = read(tmp_path / "alone" / "qualse_smoke.csv")
+    after = rows[rows["model"] == "AQUALE"]
+    assert list(alone["test NDCG@10"]) == pytest.approx(list(after["test NDCG@10"]), abs=1e-6)
     with pytest.raises(SystemExit):
         exp.main(["--quick", "--out", str(tmp_path), "--models", "QUALE2"])
+
+
+def test_committed_qualse_rows_hold_the_older_tables_numbers():
+    """results/qualse.csv (converted by tools/legacy/qualse.py) gives the means of the older
+    report results/qualse.md, per dataset and model."""
+    from recsys_book.experiments.qualse import DATASETS
+    from recsys_book.results import read, summary
+    from recsys_book.utils import repo_root
+
+    res = repo_root() / "results"
+    rows = read(res / "qualse.csv")
+    assert set(rows["dataset"]) == set(DATASETS.values()) and set(rows["code"]) == {"legacy"}
+    md = (res / "qualse.md").read_text().splitlines()
+    n = 0
+    for key, name in DATASETS.items():
+        s = summary(rows[rows["dataset"] == name], ["test HR@100", "test NDCG@100"]).set_index("model")
+        for model, r in s.iterrows():
+            line = next(x for x in md if x.startswith(f"| {key} | {model} |"))
+            assert f"| {r['test HR@100']:.4f} ± " in line and f"| {r['test NDCG@100']:.4f} ± " in line, line
+            n += 1
+    assert n == 24
