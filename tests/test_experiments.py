@@ -49,65 +49,64 @@ def test_reproduce_corml_smoke(tmp_path):
 
 def test_reproduce_masr_smoke(tmp_path):
     from recsys_book.experiments.masr import main
+    from recsys_book.results import read
 
     assert main(["--quick", "--datasets", "planted", "--out", str(tmp_path)]) == 0
     assert not (tmp_path / "masr.csv").exists()  # a smoke run never overwrites the real table
-    table = pd.read_csv(tmp_path / "masr_smoke.csv", index_col=[0, 1])
-    datasets = set(table.index.get_level_values("dataset"))
-    assert datasets == {"planted playlists (100 users, 300 songs)"}
-    models = set(table.index.get_level_values("model"))
-    for name in (
-        "Popularity",
-        "MDR",
-        "MASS",
-        "MASR",
-        "AMDR",
-        "AMASS",
-        "AMASR",
-        "A(fixed)MASR",
-        "MASR +BPR epochs",
-        "MDR_us",
-        "MASS nonmem-dot",
-    ):
-        assert name in models
-    assert {"HR@10", "NDCG@10", "valid NDCG@10", "train s"} <= set(table.columns)
-    assert table["HR@10"].between(0, 1).all()
+    rows = read(tmp_path / "masr_smoke.csv")
+    assert rows["smoke"].all() and set(rows["experiment"]) == {"masr"}
+    assert set(rows["dataset"]) == {"planted playlists (100 users, 300 songs)"}
+    by = rows.set_index("model")
+    for name in ("Popularity", "MDR", "MASS", "MASR", "AMDR", "AMASS", "AMASR", "A(fixed)MASR",
+                 "MASR +BPR epochs", "MDR_us", "MASS nonmem-dot"):
+        assert f"planted: {name}" in by.index
+    assert not by.index.str.startswith("ML-100k").any()
+    assert {"test HR@10", "test NDCG@10", "valid NDCG@10"} <= set(rows)
+    assert rows["test HR@10"].between(0, 1).all()
+    # --quick: 2 BPR epochs, 1 APR epoch, MDR's L2 weight 0 only; the side chosen on validation
+    assert by.loc["planted: MDR", "config"] == '{"dim": 32, "lr": 0.01, "reg": 0.0}'
+    assert by.loc["planted: MDR", "max_epochs"] == 2 and by.loc["planted: AMDR", "max_epochs"] == 1
+    assert '"noise": "fixed", "reg": 0.0' in by.loc["planted: A(fixed)MDR", "config"]
+    assert (rows["model"] == "planted: MF-BPR").sum() == 2  # user-song and playlist-song
+    assert by["test PMI r"].notna().sum() == 4  # MASS and its three attention variants
     md = (tmp_path / "masr_smoke.md").read_text()
-    assert "reproduce masr --quick --datasets planted" in md
-    assert "2 BPR epochs, 1 APR epochs" in md
-    assert "| paper's ordering | holds here | NDCG@10 / HR@10 |" in md
+    assert "reproduce masr --quick" in md and "## planted playlists" in md
+    assert "| planted: AMASR > planted: MASR |" in md.replace("Tables 4.4-4.6: ", "")
+    assert "PMI-attention Pearson correlation" in md
     with pytest.raises(SystemExit):
         main(["--datasets", "nowhere", "--out", str(tmp_path)])
 
 
 def test_reproduce_rme_smoke(tmp_path):
-    from recsys_book.experiments.rme import MAIN, main
+    from recsys_book.experiments import rme
+    from recsys_book.results import read
 
-    assert main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
-    df = pd.read_csv(tmp_path / "rme_smoke.csv")
-    models = [
-        "Popularity",
-        "Item2Vec",
-        "Item-KNN",
-        "WMF",
-        "Cofactor",
-        "U_RME",
-        "I_RME",
-        "RME",
-        "RME (Alg. 2, implicit)",
-    ]
-    assert list(df["model"]) == models  # --quick: one split
-    assert set(df["seed"]) == {0}
-    assert set(MAIN) <= set(df.columns)
-    assert (df.loc[df["model"] == "RME", "lambda"] == 0.1).all()  # the grid's first lambda
-    rme = df.set_index("model")
-    assert rme.loc["RME", "NDCG@20"] > rme.loc["Popularity", "NDCG@20"]
+    assert rme.main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
+    rows = read(tmp_path / "rme_smoke.csv")
+    assert list(rows["model"]) == [c.name for c in rme.CANDIDATES]  # --quick: one split
+    assert set(rows["seed"]) == {0} and set(rows["protocol"]) == {"explicit_temporal"}
+    assert {f"test {m}" for m in rme.MAIN} <= set(rows) and "valid NDCG@100" in rows
+    by = rows.set_index("model")
+    # one lambda for all ALS models: the grid's first (--quick), passed on from RME
+    for m in ("RME", "WMF", "Cofactor", "U_RME", "I_RME"):
+        assert by.loc[m, "config"] == '{"k": 40, "lam": 0.1}' and by.loc[m, "max_epochs"] == 2
+    assert by.loc["RME (Alg. 2, implicit)", "config"] == '{"k": 40, "lam": 0.1, "tau": 0.2}'
+    assert by.loc["RME", "test NDCG@20"] > by.loc["Popularity", "test NDCG@20"]
+    assert by[["test Recall@5 cold", "test Recall@5 active"]].notna().all().all()
     md = (tmp_path / "rme_smoke.md").read_text()
-    assert md.startswith("# RME, Table 4.2 on planted explicit ratings")
-    assert "reproduce rme --quick --planted" in md
-    assert "## Algorithm 2" in md
+    assert md.startswith("# RME, Table 4.2") and "reproduce rme --quick --planted" in md
+    assert "## Algorithm 2" in md and "| RME beats WMF (Table 4.2): RME > WMF |" in md
+    # a second identical run skips every row already written (the file is left as it was)
+    before = (tmp_path / "rme_smoke.csv").read_text()
+    assert rme.main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "rme_smoke.csv").read_text() == before
+    # the random protocol is another table
+    assert rme.main(["--protocol", "random", "--quick", "--planted", "--out", str(tmp_path)]) == 0
+    rnd = read(tmp_path / "rme_random_smoke.csv")
+    assert set(rnd["protocol"]) == {"explicit_random"} and len(rnd) == len(rows)
+    assert "reproduce rme_random --quick --planted" in (tmp_path / "rme_random_smoke.md").read_text()
     with pytest.raises(SystemExit):
-        main(["--seeds", "0", "--out", str(tmp_path)])
+        rme.main(["--protocol", "sideways", "--out", str(tmp_path)])
 
 
 def test_write_results_keeps_a_named_integer_index(tmp_path):

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from porting import not_yet_ported
 
 from recsys_book import published
 
@@ -76,16 +75,8 @@ def _patterns():
 SOURCES = sorted({where.split(" cell ")[0] for where, _, _ in _texts()})
 
 
-def _source(where: str):
-    """A parametrize value: an experiment not yet on the runner is a strict xfail (conftest)."""
-    name = where.removeprefix("recsys_book/experiments/").removesuffix(".py")
-    return not_yet_ported(name, "published") if where.startswith("recsys_book/experiments/") else where
-
-
-@pytest.mark.parametrize("source", [_source(s) for s in SOURCES])
+@pytest.mark.parametrize("source", SOURCES)
 def test_no_published_number_is_written_twice(source):
-    if not source.endswith((".py", ".ipynb")):
-        source = f"recsys_book/experiments/{source}.py"
     patterns = _patterns()
     copies = [
         c

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from porting import not_yet_ported
 
 from recsys_book.experiments import _runner as runner
 from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome
@@ -150,7 +149,7 @@ def test_still_improving_and_the_claims_say_no_verdict(tmp_path):
     assert "10* of 10" in md and "no verdict: a run was still improving" in md
 
 
-@pytest.mark.parametrize("name", [not_yet_ported(n, "declaration") for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_every_experiment_is_a_declaration_run_by_the_runner(name):
     mod = importlib.import_module(f"recsys_book.experiments.{name}")
     exps = [v for v in vars(mod).values() if isinstance(v, Experiment)]
@@ -167,7 +166,7 @@ def test_every_experiment_is_a_declaration_run_by_the_runner(name):
         assert writer not in called, f"experiments/{name}.py calls {writer}: only the runner writes"
 
 
-@pytest.mark.parametrize("name", [not_yet_ported(n, "quick") for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_quick_never_touches_a_real_table(name, tmp_path, monkeypatch):
     """Every experiment's --quick goes through the runner's naming: the real files of a
     folder (sentinels here) are left byte for byte; only <name>_smoke.* are written."""
