@@ -1,29 +1,30 @@
 """The course's leaderboard: every model's committed numbers on ML-100k, by protocol.
 
-Each reproduction writes its table under ``results/`` (``python -m recsys_book reproduce
-NAME``). :func:`load` reads those tables into one long table, one row per (protocol, model),
-with the same column names whatever table a number came from. Numbers are only comparable
-*within* a protocol: leave-one-out with 100 sampled negatives (SDMR Table 3) gives HR@10
-near .7 where full ranking on a random split (CoRML Table 2) gives NDCG@10 near .4 for the
-same model. So the leaderboard is one table per protocol, never one ranking of everything.
+Each reproduction writes its rows under ``results/`` (``python -m recsys_book reproduce
+NAME``), all in one schema (:mod:`recsys_book.results`): one row per trained configuration
+and seed. :func:`load` reads them into one long table, one line per (protocol, model): the
+configuration each experiment chose on validation, its test metrics' mean and sample
+standard deviation over seeds. Numbers are only comparable *within* a protocol:
+leave-one-out with 100 sampled negatives (SDMR Table 3) gives HR@10 near .7 where full
+ranking on a random split (CoRML Table 2) gives NDCG@10 near .4 for the same model. So the
+leaderboard is one table per protocol, never one ranking of everything.
 
 Protocols (``PROTOCOLS``) and the tables they read:
 
-* ``loo``: leave-one-out, 100 sampled negatives, HR@10 / NDCG@10 (``baselines``, ``sdmr``
-  (its SDM row is the one with the recipe and hops chosen on validation), ``lrml``). Where
-  a model appears in two tables (MF-BPR is in ``baselines``
-  and ``sdmr``, trained with different grids on the same split), the row with the higher
-  *validation* NDCG@10 is kept, as the experiments themselves select: never on test.
+* ``loo``: leave-one-out, 100 sampled negatives, HR@10 / NDCG@10 (``baselines``, ``sdmr``,
+  ``lrml``). Where a model appears in two tables (MF-BPR is in ``baselines`` and ``sdmr``,
+  trained with different grids on the same split), the line with the higher *validation*
+  NDCG@10 is kept, as the experiments themselves select: never on test.
 * ``random_full``: random per-user 60/20/20 split, full ranking, NDCG@10 / MRR@10 /
-  Novelty@10 (CoRML Eq. 29) and fit seconds (``corml``; its t sweep rows are left out).
+  Novelty@10 (CoRML Eq. 29) (``corml``).
 * ``liked_random``: liked items split 70/10/20 per user, full ranking (RME Table 4.2;
   ``rme_random``): mean and std over the splits.
 * ``sequences``: the quaternion chapter's next-item protocol on ML-100k (``qualse``).
 
-``train s`` is the training wall time the experiment recorded (on the machine named in
-``results/REPORT.md``; a 2-core machine shared with other jobs, so compare orders of
-magnitude, not ratios of a few). The paper columns are filled only where the paper reports
-the same dataset and protocol: SDMR's Table 3 on ML-100k (``SDMR_TABLE3``).
+``train s`` is the training wall time recorded in the rows (``commit`` says which code
+wrote them; ``legacy`` rows were converted from tables written before the schema). The
+paper columns are filled only where the paper reports the same dataset and protocol:
+SDMR's Table 3 on ML-100k (from :mod:`recsys_book.published`).
 
 The statistics a leaderboard needs beside the means: :func:`sign_test` (is one model's
 per-user advantage more than chance?) and :func:`pareto_front` (which models no other beats
@@ -40,7 +41,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from recsys_book.experiments.sdmr import PAPER as _SDMR_PAPER
+from recsys_book import published
+from recsys_book import results as R
 
 __all__ = [
     "PROTOCOLS",
@@ -50,6 +52,8 @@ __all__ = [
     "figure_accuracy_time",
     "figure_paper_vs_ours",
     "load",
+    "MissingResults",
+    "results_folder",
     "pareto_front",
     "sign_test",
     "table",
@@ -63,6 +67,7 @@ class Protocol:
     metric: str  # the accuracy column a chart ranks by
     sources: tuple[str, ...]  # results/<stem>.csv
     chapter: str
+    select_on: str = "valid NDCG@10"  # the validation column its experiments chose on
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -99,11 +104,13 @@ PROTOCOLS: dict[str, Protocol] = {
     )
 }
 
-#: SDMR paper, Table 3, ML-100k column: (HR@10, NDCG@10), as chapter 04's experiment holds it.
-#: Caser and CMN++ are not in our tables (Caser is not implemented; CMN is in the library but
-#: not in Table 3's run).
-SDMR_TABLE3: dict[str, tuple[float, float]] = dict(_SDMR_PAPER)
+#: SDMR paper, Table 3, ML-100k column: {model: (HR@10, NDCG@10)}, read from
+#: :mod:`recsys_book.published` (the one copy).
+SDMR_TABLE3: dict[str, tuple[float, float]] = {
+    m: (v["HR@10"], v["NDCG@10"]) for m, v in published.table("SDMR", "Table 3").items()
+}
 
+METRICS = ("HR@10", "NDCG@10", "MRR@10", "Novelty@10", "Recall@5", "NDCG@20", "MAP@10")
 COLUMNS = [
     "protocol",
     "model",
@@ -121,8 +128,9 @@ COLUMNS = [
     "MAP@10",
     "valid NDCG@10",
     "train s",
-    "s/epoch",
     "seeds",
+    "still improving",
+    "commit",
     "paper HR@10",
     "paper NDCG@10",
 ]
@@ -135,70 +143,43 @@ class MissingResults(FileNotFoundError):
 def _read(results: Path, stem: str) -> pd.DataFrame:
     path = results / f"{stem}.csv"
     if not path.is_file():
-        name = {
-            "rme_random": "rme --protocol random",
-        }.get(stem, stem)
+        name = {"rme_random": "rme --protocol random"}.get(stem, stem)
         raise MissingResults(
             f"{path} does not exist: the leaderboard reads the committed reproduction tables. "
             f"Produce it with `python -m recsys_book reproduce {name}` (or all of them with "
             f"`python -m recsys_book reproduce all`), or pass results=<folder that has it>."
         )
-    return pd.read_csv(path)
+    return R.read(path)
 
 
-def _rows_baselines(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.rename(columns={df.columns[0]: "model"})
-    return df.rename(
-        columns={
-            "test HR@10": "HR@10",
-            "test NDCG@10": "NDCG@10",
+def _rows(rows: pd.DataFrame, proto: Protocol, stem: str) -> pd.DataFrame:
+    """One line per model of one results file: the configuration chosen on validation, its
+    test metrics' mean and sample sd over seeds. Planted-data and smoke rows are left out:
+    the leaderboard is MovieLens-100k's."""
+    rows = rows[~rows["smoke"] & ~rows["dataset"].astype(str).str.contains("planted", case=False)]
+    on = proto.select_on if proto.select_on in rows else None
+    sel = R.selected(rows, on) if on else rows
+    out = []
+    for model, g in sel.groupby("model", sort=False):
+        line = {
+            "model": model,
+            "config": R.config_text(g["config"].iloc[0]),
+            "valid NDCG@10": g["valid NDCG@10"].mean() if "valid NDCG@10" in g else math.nan,
+            "train s": g["train_s"].mean(),
+            "seeds": len(g),
+            "still improving": bool(R.still_improving(g).any()),
+            "commit": ",".join(dict.fromkeys(g["commit"].astype(str))),
         }
-    )
-
-
-def _rows_sdmr(df: pd.DataFrame) -> pd.DataFrame:
-    return df.rename(columns={"seconds": "train s", "note": "config"})
-
-
-def _rows_lrml(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.rename(
-        columns={
-            "HR@10 mean": "HR@10",
-            "NDCG@10 mean": "NDCG@10",
-        }
-    )
-    df["seeds"] = df["epochs (per seed)"].astype(str).str.count("/") + 1
+        for m in METRICS:
+            col = f"test {m}"
+            if col in g and g[col].notna().any():
+                line[m] = g[col].mean()
+                if len(g) > 1:
+                    line[f"{m} std"] = g[col].std(ddof=1)
+        out.append(line)
+    df = pd.DataFrame(out)
+    df["protocol"], df["source"] = proto.key, stem
     return df
-
-
-def _rows_corml(df: pd.DataFrame) -> pd.DataFrame:
-    df = df[df["model"] != "CoRML t sweep"]
-    return df.rename(columns={"fit_s": "train s", "params": "config"})
-
-
-def _rows_rme_random(df: pd.DataFrame) -> pd.DataFrame:
-    g = df.groupby("model", sort=False)
-    out = g[["Recall@5", "NDCG@20", "MAP@10", "NDCG@10"]].mean()
-    out["NDCG@20 std"] = g["NDCG@20"].std(ddof=1)
-    out["seeds"] = g.size()
-    lam = g["lambda"].first()
-    out["config"] = [f"lambda={v:g}" if pd.notna(v) else "" for v in lam]
-    return out.reset_index()
-
-
-def _rows_qualse(df: pd.DataFrame) -> pd.DataFrame:
-    df = df[df["dataset"] == "ml-100k"]
-    return df.rename(columns={"sec_per_epoch": "s/epoch"})
-
-
-_READERS = {
-    "baselines": _rows_baselines,
-    "sdmr": _rows_sdmr,
-    "lrml": _rows_lrml,
-    "corml": _rows_corml,
-    "rme_random": _rows_rme_random,
-    "qualse": _rows_qualse,
-}
 
 
 def _paper_name(model: str) -> str | None:
@@ -209,31 +190,30 @@ def _paper_name(model: str) -> str | None:
     return base if base in SDMR_TABLE3 and base != "SDMR" else None
 
 
+def results_folder() -> Path:
+    """The repository's committed ``results/`` (whatever the working folder)."""
+    from recsys_book.utils import repo_root
+
+    root = repo_root()
+    if root is None:
+        raise MissingResults("no results folder: pass results=<folder with the reproduction tables>")
+    return root / "results"
+
+
 def load(results: str | Path | None = None) -> pd.DataFrame:
     """Every committed number, one row per (protocol, model); columns ``COLUMNS``.
 
     ``results``: the folder with the reproduction tables (default: the repository's
     ``results/``). A missing table is an error naming the command that writes it.
     """
-    if results is None:
-        from recsys_book.utils import repo_root
-
-        root = repo_root()
-        if root is None:
-            raise MissingResults(
-                "no results folder: pass results=<folder with the reproduction tables>"
-            )
-        results = root / "results"
-    results = Path(results)
+    results = Path(results) if results is not None else results_folder()
     frames = []
     for proto in PROTOCOLS.values():
         for stem in proto.sources:
-            rows = _READERS[stem](_read(results, stem)).copy()
-            rows["protocol"], rows["source"] = proto.key, stem
-            frames.append(rows)
+            frames.append(_rows(_read(results, stem), proto, stem))
     board = pd.concat(frames, ignore_index=True)
     board = board.reindex(columns=COLUMNS)
-    board["config"] = board["config"].fillna("").astype(str).replace("nan", "")
+    board["config"] = board["config"].fillna("").astype(str)
     # one row per (protocol, model): the higher validation NDCG@10 wins (never test)
     board["_v"] = board["valid NDCG@10"].fillna(-math.inf)
     board = (

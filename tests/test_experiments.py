@@ -109,17 +109,6 @@ def test_reproduce_rme_smoke(tmp_path):
         rme.main(["--protocol", "sideways", "--out", str(tmp_path)])
 
 
-def test_write_results_keeps_a_named_integer_index(tmp_path):
-    # pandas turns set_index("hops") on 1..n into a RangeIndex: the column must still be written
-    from recsys_book.experiments._common import write_results
-
-    hops = pd.DataFrame([{"hops": h, "NDCG@10": 0.1 * h} for h in (1, 2, 3)]).set_index("hops")
-    plain = pd.DataFrame({"a": [1, 2]})
-    write_results(tmp_path, "t", {"": hops, "_plain": plain})
-    assert list(pd.read_csv(tmp_path / "t.csv").columns) == ["hops", "NDCG@10"]
-    assert list(pd.read_csv(tmp_path / "t_plain.csv").columns) == ["a"]
-
-
 def test_reproduce_sdmr_smoke_and_a_rerun_skips_its_rows(tmp_path):
     from recsys_book.experiments.sdmr import EXPERIMENT, TIES, main
     from recsys_book.results import read

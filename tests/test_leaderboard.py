@@ -1,10 +1,10 @@
-"""The leaderboard reads the committed tables into one long table, keeps one row per
-(protocol, model) chosen on validation, and its statistics are right."""
+"""The leaderboard reads every experiment's result rows (one schema, recsys_book.results)
+into one long table, keeps one line per (protocol, model) chosen on validation, and its
+statistics are right."""
 
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,81 +12,124 @@ import pandas as pd
 import pytest
 
 from recsys_book import leaderboard as L
+from recsys_book import published
+from recsys_book.results import ResultsFile, Row, read
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
+DATASET = "MovieLens-100k"
 
 
-@pytest.fixture(scope="module")
-def board():
-    return L.load(RESULTS)
+def _add(out, stem, model, cfg, seed, valid, test, smoke=False, dataset=DATASET, protocol="loo", best=(None, None)):
+    store = ResultsFile(out, stem, smoke)
+    valid = {"NDCG@10": valid} if not isinstance(valid, dict) else valid
+    store.add(Row(stem, protocol, dataset, model, cfg, seed, valid=valid, test=test, smoke=smoke,
+                  best_epoch=best[0], max_epochs=best[1], train_s=1.5))
 
 
-def test_every_protocol_has_rows_and_one_row_per_model(board):
+def _folder(tmp_path):
+    """Every source of every protocol, five models each, in the schema."""
+    for key, proto in L.PROTOCOLS.items():
+        for stem in proto.sources:
+            names = ["Item-KNN", "SLIM", "CML", "EASE", "Popularity"] if stem == "baselines" else None
+            for i in range(5):
+                name = names[i] if names else f"{stem}-m{i}"
+                test = {proto.metric: 0.1 * (i + 1), "NDCG@10": 0.05 * (i + 1), "Novelty@10": 1 - 0.1 * i}
+                _add(tmp_path, stem, name, {"k": 1}, 0, {proto.select_on.replace("valid ", ""): 0.1 * i}, test, protocol=key)
+    return tmp_path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    return _folder(tmp_path)
+
+
+@pytest.fixture
+def board(folder):
+    return L.load(folder)
+
+
+def test_the_committed_results_load():
+    b = L.load(RESULTS)
+    assert set(b.columns) == set(L.COLUMNS)
+    for key, proto in L.PROTOCOLS.items():
+        rows = b[b["protocol"] == key]
+        assert len(rows) >= 4, key
+        assert rows[proto.metric].notna().all(), key
+        assert not rows["model"].duplicated().any(), key
+    loo = b[b["protocol"] == "loo"]
+    assert loo.loc[loo["model"] == "SDM", "paper HR@10"].item() == published.value("SDMR", "Table 3", "SDM", "HR@10")
+    assert b.loc[b["protocol"] != "loo", "paper HR@10"].isna().all()
+    assert b["commit"].str.len().gt(0).all()
+
+
+def test_every_protocol_has_its_lines_and_one_line_per_model(board):
     for key, proto in L.PROTOCOLS.items():
         rows = board[board["protocol"] == key]
-        assert len(rows) >= 5, key
-        assert rows[proto.metric].notna().all(), key
+        assert len(rows) == 5 * len(proto.sources), key
         assert not rows["model"].duplicated().any(), key
     assert set(board.columns) == set(L.COLUMNS)
 
 
-def test_sdm_row_is_the_validation_choice_of_the_hops_run(board):
-    hops = pd.read_csv(RESULTS / "sdmr_hops.csv")
-    best = hops.loc[hops["valid NDCG@10"].idxmax()]
-    sdm = board[(board["protocol"] == "loo") & (board["model"] == "SDM")].iloc[0]
-    assert sdm["source"] == "sdmr"
-    assert sdm["HR@10"] == pytest.approx(best["HR@10"])
-    assert sdm["valid NDCG@10"] == pytest.approx(best["valid NDCG@10"])
-    assert sdm["config"].startswith(f"hops {int(best['hops'])} (chosen on validation")
+def test_a_model_is_its_configuration_chosen_on_validation_over_its_seeds(folder):
+    # m9: config a is better on test, b on validation (seed 0); b is retrained at seeds 1, 2
+    _add(folder, "baselines", "m9", {"k": "a"}, 0, 0.2, {"HR@10": 0.99, "NDCG@10": 0.9})
+    for s, hr in enumerate((0.5, 0.6, 0.7)):
+        _add(folder, "baselines", "m9", {"k": "b"}, s, 0.3 + s, {"HR@10": hr, "NDCG@10": 0.4}, best=(7, 10))
+    line = L.load(folder).set_index("model").loc["m9"]
+    assert line["HR@10"] == pytest.approx(0.6) and line["seeds"] == 3
+    assert line["HR@10 std"] == pytest.approx(np.std([0.5, 0.6, 0.7], ddof=1))
+    assert line["config"] == "k=b" and not line["still improving"]
 
 
-def test_duplicates_are_resolved_on_validation_never_on_test(tmp_path):
-    for f in RESULTS.glob("*.csv"):
-        shutil.copy(f, tmp_path / f.name)
-    base = pd.read_csv(tmp_path / "baselines.csv", index_col=0)
-    sdmr = pd.read_csv(tmp_path / "sdmr.csv")
-    # make sdmr's MF-BPR better on test but worse on validation than every other MF-BPR row
-    i = sdmr.index[sdmr["model"] == "MF-BPR"][0]
-    sdmr.loc[i, ["HR@10", "valid NDCG@10"]] = [0.99, 0.01]
-    sdmr.to_csv(tmp_path / "sdmr.csv", index=False)
-    b = L.load(tmp_path)
-    mf = b[(b["protocol"] == "loo") & (b["model"] == "MF-BPR")].iloc[0]
-    assert mf["HR@10"] != 0.99 and mf["source"] != "sdmr"
-    # and better on validation: then it wins
-    sdmr.loc[i, "valid NDCG@10"] = 0.99
-    sdmr.to_csv(tmp_path / "sdmr.csv", index=False)
-    b = L.load(tmp_path)
-    mf = b[(b["protocol"] == "loo") & (b["model"] == "MF-BPR")].iloc[0]
+def test_a_line_says_when_a_run_was_still_improving(folder):
+    _add(folder, "baselines", "m9", {"k": 1}, 0, 0.2, {"HR@10": 0.5}, best=(10, 10))
+    assert L.load(folder).set_index("model").loc["m9", "still improving"]
+
+
+def test_duplicates_across_tables_are_resolved_on_validation_never_on_test(folder):
+    _add(folder, "baselines", "MF-BPR", {"k": 1}, 0, 0.30, {"HR@10": 0.50})
+    _add(folder, "sdmr", "MF-BPR", {"k": 2}, 0, 0.01, {"HR@10": 0.99})
+    mf = L.load(folder).set_index("model").loc["MF-BPR"]
+    assert mf["HR@10"] == 0.50 and mf["source"] == "baselines"
+    _add(folder, "sdmr", "MF-BPR", {"k": 2}, 0, 0.99, {"HR@10": 0.99})
+    mf = L.load(folder).set_index("model").loc["MF-BPR"]
     assert mf["HR@10"] == 0.99 and mf["source"] == "sdmr"
-    assert "MF-BPR" in base.index
 
 
-def test_missing_table_names_the_command(tmp_path):
-    for f in RESULTS.glob("*.csv"):
-        if f.name != "corml.csv":
-            shutil.copy(f, tmp_path / f.name)
+def test_smoke_and_planted_rows_stay_off_the_board(folder):
+    _add(folder, "baselines", "planted-only", {"k": 1}, 0, 0.9, {"HR@10": 0.9}, dataset="planted_implicit")
+    _add(folder, "baselines", "smoke-only", {"k": 1}, 0, 0.9, {"HR@10": 0.9}, smoke=True)  # baselines_smoke.csv
+    models = set(L.load(folder)["model"])
+    assert "planted-only" not in models and "smoke-only" not in models
+
+
+def test_missing_table_names_the_command(folder):
+    (folder / "corml.csv").unlink()
     with pytest.raises(L.MissingResults, match="reproduce corml"):
-        L.load(tmp_path)
+        L.load(folder)
 
 
-def test_paper_numbers_agree_with_the_committed_tables(board):
-    # the paper columns the experiments wrote are SDMR Table 3 as in the constant
-    for stem in ("baselines", "sdmr"):
-        t = pd.read_csv(RESULTS / f"{stem}.csv")
-        t = t.rename(columns={t.columns[0]: "model"})
-        for _, r in t.dropna(subset=["paper HR@10"]).iterrows():
-            name = L._paper_name(r["model"])
-            assert name is not None, r["model"]
-            assert L.SDMR_TABLE3[name] == pytest.approx((r["paper HR@10"], r["paper NDCG@10"]))
-    loo = board[board["protocol"] == "loo"]
-    assert loo.loc[loo["model"] == "SDM", "paper HR@10"].item() == 0.713
-    assert board.loc[board["protocol"] != "loo", "paper HR@10"].isna().all()
+def test_a_table_in_an_older_layout_is_an_error_that_says_so(folder):
+    (folder / "corml.csv").write_text("model,NDCG@10\nEASE,0.4\n")
+    with pytest.raises(ValueError, match="not a results file of this schema"):
+        L.load(folder)
+
+
+def test_paper_numbers_come_from_published(folder):
+    _add(folder, "baselines", "CML (hinge)", {"k": 1}, 0, 0.3, {"HR@10": 0.6})
+    _add(folder, "sdmr", "SDMR", {"k": 1}, 0, 0.3, {"HR@10": 0.6})
+    b = L.load(folder).set_index("model")
+    t3 = published.table("SDMR", "Table 3")
+    assert b.loc["CML (hinge)", "paper HR@10"] == t3["CML"]["HR@10"]
+    assert b.loc["SDMR", "paper NDCG@10"] == t3["SDMR"]["NDCG@10"]
+    assert b.loc["EASE", ["paper HR@10", "paper NDCG@10"]].isna().all()
+    assert b.loc["SLIM", "paper HR@10"] == t3["SLIM"]["HR@10"]
 
 
 def test_table_sorts_by_the_protocol_metric(board):
     t = L.table(board, "random_full")
     assert t["NDCG@10"].is_monotonic_decreasing
-    assert "HR@10" not in t.columns  # empty columns dropped
+    assert "MRR@10" not in t.columns  # empty columns dropped
     with pytest.raises(KeyError, match="unknown protocol"):
         L.table(board, "loo100")
 

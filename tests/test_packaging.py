@@ -172,7 +172,7 @@ def test_every_import_is_a_declared_dependency(pyproject, folder, extras):
             for r in project["optional-dependencies"][extra]
         }
     book = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["book"]}
-    # the project's own packages, and the folder's own modules (tests/porting.py, ...)
+    # the project's own packages, and the folder's own modules (a test helper module)
     local = {"recsys_book", "benchmarks", "tests", "conftest"} | {p.stem for p in (ROOT / folder).rglob("*.py")}
     problems = []
     for path in sorted((ROOT / folder).rglob("*.py")):

@@ -19,7 +19,7 @@ def fake_jobs(monkeypatch):
         calls.append(list(argv))
         from pathlib import Path
 
-        name = "fake_smoke" if "--quick" in argv else "fake"  # as _common.stem names them
+        name = "fake_smoke" if "--quick" in argv else "fake"  # as results.stem names them
         Path(out, f"{name}.md").write_text(
             "# Fake table\n\n| model | HR@10 |\n|---|---|\n| A | 0.5 |\n"
         )
