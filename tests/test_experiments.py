@@ -67,7 +67,7 @@ def test_reproduce_masr_smoke(tmp_path):
     assert by.loc["planted: MDR", "config"] == '{"dim": 32, "lr": 0.01, "reg": 0.0}'
     assert by.loc["planted: MDR", "max_epochs"] == 2 and by.loc["planted: AMDR", "max_epochs"] == 1
     assert '"noise": "fixed", "reg": 0.0' in by.loc["planted: A(fixed)MDR", "config"]
-    assert (rows["model"] == "planted: MF-BPR").sum() == 2  # user-song and playlist-song
+    assert by.loc["planted: MF-BPR", "config"] == '{"dim": 32, "lr": 0.01, "side": "user"}'  # first side only
     assert by["test PMI r"].notna().sum() == 4  # MASS and its three attention variants
     md = (tmp_path / "masr_smoke.md").read_text()
     assert "reproduce masr --quick" in md and "## planted playlists" in md
