@@ -222,3 +222,26 @@ def test_a_legacy_table_becomes_rows_marked_with_the_commit_that_wrote_it(tmp_pa
     assert not store.has(Row("old", "loo", "d", "A", {"k": 1}, 0))
     with pytest.raises(ValueError, match="commit"):
         write_legacy(tmp_path, "old", rows, "HEAD")
+
+
+def test_a_verdict_needs_the_paired_test_over_seeds(tmp_path):
+    """Three seeds: W's lead of about 0.2 on every seed holds (p < .05); a lead of 0.001 in the mean
+    with seeds on both sides is within noise, not 'holds'; one seed says it is untested."""
+    lead = {"W": [0.7, 0.85, 0.88], "L": [0.5, 0.6, 0.7], "N": [0.55, 0.65, 0.603]}
+
+    def run(split, cfg, seed, quick, parts):
+        return Outcome({"NDCG@10": 0.5}, {"HR@10": lead[cfg["m"]][seed]}, best_epoch=2, max_epochs=10)
+
+    claims = (Claim("W", "L", "test HR@10", "W beats L"), Claim("N", "L", "test HR@10", "N beats L"))
+    exp = Experiment(
+        "toy", "Toy", "toy", lambda a: (None, "toy"),
+        tuple(Candidate(m, run=run, grid={"m": [m]}) for m in lead),
+        claims=claims, metrics=("test HR@10",), seeds=3,
+    )
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    v = {j["claim"].winner: j for j in runner.judge(exp, read(tmp_path / "toy.csv"))}
+    assert v["W"]["verdict"] == "holds" and v["W"]["p"] < 0.05 and v["W"]["n"] == 3
+    assert v["N"]["verdict"].startswith("within noise") and v["N"]["p"] >= 0.05
+    runner.main(exp, ["--out", str(tmp_path / "one"), "--seeds", "1"], log=lambda *a: None)
+    one = runner.judge(exp, read(tmp_path / "one" / "toy.csv"))
+    assert all("untested" in j["verdict"] for j in one)

@@ -44,6 +44,7 @@ from recsys_book.results import (
 from recsys_book.utils import seed_everything, write_text_atomic
 
 PROG = "python -m recsys_book reproduce"
+ALPHA = 0.05  # a claim's verdict needs a paired t-test over seeds below this
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,8 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
 
 def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
     """Each claim on the selected rows: means, seeds, the paired t-test over seeds (when
-    both have 2+ common seeds) and whether a still-improving run makes it no verdict."""
+    both have 2+ common seeds) and the verdict: "no verdict" when a run was still improving,
+    "within noise" when the test's p is at least ``ALPHA``, "untested" with one seed."""
     sel = _selected(rows, exp.select_on)
     out = []
     for c in exp.claims:
@@ -304,6 +306,10 @@ def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
         stale = bool(still_improving(a).any() or still_improving(b).any())
         if stale:
             verdict = "no verdict: a run was still improving at its epoch cap"
+        elif p is None:
+            verdict = ("holds" if holds else "does NOT hold") + f" ({len(common) or 1} seed: untested)"
+        elif p >= ALPHA:
+            verdict = f"within noise (p >= {ALPHA}): {'higher' if holds else 'lower'} in the mean only"
         else:
             verdict = "holds" if holds else "does NOT hold"
         out.append({"claim": c, "verdict": verdict, "a": pa.mean(), "b": pb.mean(), "p": p, "n": len(common)})
