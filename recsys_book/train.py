@@ -24,12 +24,11 @@ Returns a pandas DataFrame: one row per epoch with loss, validation metrics and 
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 import os
 import time
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +39,7 @@ from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
 from recsys_book.models.base import ClosedForm, training_contract
+from recsys_book.stopping import EarlyStopping
 from recsys_book.utils import (
     get_device,
     is_whole_number,
@@ -142,35 +142,6 @@ class NegativeSampler:
 
 
 # ---- the loop -------------------------------------------------------------------------
-
-
-class EarlyStopping:
-    """Keep the best state by a validation score; say when to stop.
-
-    ``update(score, model)`` after each epoch (or ALS sweep) returns True when training
-    should stop: ``patience`` updates in a row without a strictly better score (``None``:
-    never stop early). ``restore(model)`` loads the best state back. The one early-stopping
-    rule of the library (the training loop and the ALS models use it)."""
-
-    def __init__(self, patience: int | None = None):
-        if patience is not None and patience < 1:
-            raise ValueError(f"patience must be >= 1 or None, got {patience}")
-        self.patience = patience
-        self.best, self.best_state, self.bad, self.best_step = -math.inf, None, 0, None
-        self.steps = 0
-
-    def update(self, score: float, model: torch.nn.Module) -> bool:
-        self.steps += 1
-        if score > self.best:
-            self.best, self.bad, self.best_step = score, 0, self.steps
-            self.best_state = copy.deepcopy(model.state_dict())
-        else:
-            self.bad += 1
-        return self.patience is not None and self.bad >= self.patience
-
-    def restore(self, model: torch.nn.Module) -> None:
-        if self.best_state is not None:
-            model.load_state_dict(self.best_state)
 
 
 def make_optimizer(params, optimizer: str, lr: float, weight_decay: float):
@@ -453,3 +424,35 @@ def fit(
     history.attrs["best_valid"] = stopper.best if metric else None
     model.eval()
     return history
+
+
+def pretrain_neumf(
+    split,
+    dim: int = 32,
+    layers: Sequence[int] = (64, 32, 16),
+    alpha: float = 0.5,
+    epochs: int = 20,
+    gmf_kwargs: dict | None = None,
+    mlp_kwargs: dict | None = None,
+    neumf_kwargs: dict | None = None,
+    **fit_kwargs,
+):
+    """NeuMF++ (NCF Section 3.4.1): train GMF and MLP with :func:`fit`,
+    fuse them with :meth:`NeuMF.from_pretrained`, then fine-tune the fused model.
+
+    ``fit_kwargs`` go to every ``fit`` call; ``gmf_kwargs``/``mlp_kwargs``/``neumf_kwargs``
+    override them per stage (NCF fine-tunes with plain SGD at a small learning rate; we
+    keep Adam with a 10x smaller lr by default). Returns ``(neumf, {"gmf": history,
+    "mlp": history, "neumf": history})``."""
+    from recsys_book.models.baselines import GMF, MLP, NeuMF
+
+    n_users, n_items = split.train.n_users, split.train.n_items
+    base = dict(epochs=epochs, **fit_kwargs)
+    gmf = GMF(n_users, n_items, dim)
+    h_gmf = fit(gmf, split, **{**base, **(gmf_kwargs or {})})
+    mlp = MLP(n_users, n_items, layers)
+    h_mlp = fit(mlp, split, **{**base, **(mlp_kwargs or {})})
+    model = NeuMF.from_pretrained(gmf, mlp, alpha)
+    tune = {**base, "lr": base.get("lr", 1e-3) / 10}
+    h_neu = fit(model, split, **{**tune, **(neumf_kwargs or {})})
+    return model, {"gmf": h_gmf, "mlp": h_mlp, "neumf": h_neu}

@@ -9,8 +9,8 @@ import torch
 from recsys_book.data import leave_one_out, planted_implicit
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity
-from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF, pretrain_neumf
-from recsys_book.train import fit
+from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF
+from recsys_book.train import fit, pretrain_neumf
 
 NU, NI = 300, 200
 

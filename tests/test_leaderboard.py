@@ -8,12 +8,11 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from recsys_book import leaderboard as L
 from recsys_book import published
-from recsys_book.results import ResultsFile, Row, read
+from recsys_book.results import ResultsFile, Row
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 DATASET = "MovieLens-100k"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from recsys_book.adversarial import QABPR
 from recsys_book.data.planted import planted_long_short
 from recsys_book.data.splits import add_long_short_context, long_term_length, temporal_global
 from recsys_book.evaluate import evaluate
@@ -17,7 +18,6 @@ from recsys_book.models.qualse import (
     ALSTM,
     ALSTMAASVD,
     MODELS,
-    QABPR,
     QUALE,
     QUALSE,
     QUASE,

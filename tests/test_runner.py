@@ -8,7 +8,6 @@ import importlib
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from recsys_book.experiments import _runner as runner

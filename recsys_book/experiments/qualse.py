@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from recsys_book.adversarial import QABPR
 from recsys_book.data.planted import planted_long_short
 from recsys_book.data.splits import add_long_short_context, long_term_length, temporal_global
 from recsys_book.evaluate import evaluate
 from recsys_book.experiments._runner import Candidate, Experiment, Outcome, main as _main, parser
 from recsys_book.models.base import Popularity
-from recsys_book.models.qualse import MODELS, QABPR
+from recsys_book.models.qualse import MODELS
 from recsys_book.results import config_text, markdown_table, mean_std, selected
 from recsys_book.train import fit
 from recsys_book.utils import seed_everything

@@ -117,8 +117,10 @@ def _train_sdm(model, split, cfg, seed, quick) -> Trained:
 
 
 def _neumf(split, cfg, seed, quick, parts) -> Outcome:
+    from recsys_book.train import pretrain_neumf
+
     cap = 1 if quick else EPOCHS // 2
-    model, hists = baselines.pretrain_neumf(
+    model, hists = pretrain_neumf(
         split, dim=cfg["dim"], epochs=cap, lr=cfg["lr"], seed=seed, progress=False, **FIT
     )
     ev = lambda part: default_evaluate(model, split, part)  # noqa: E731

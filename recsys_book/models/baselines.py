@@ -16,7 +16,7 @@ Gradient-trained (by :func:`recsys_book.train.fit`):
   ``fit(model, split)`` trains the form it was built with.
 * :class:`GMF`, :class:`MLP`, :class:`NeuMF` neural collaborative filtering (He et al.,
   WWW 2017, Section 3). **NeuMF++** is NeuMF whose GMF and MLP parts are pre-trained
-  separately and fused with weight alpha (Section 3.4.1): :func:`pretrain_neumf`.
+  separately and fused with weight alpha (Section 3.4.1): :func:`recsys_book.train.pretrain_neumf` (a training recipe: models declare, the loop trains).
 
 Closed form (their own ``fit``; same ``score`` interface):
 
@@ -336,35 +336,3 @@ class NeuMF(Recommender):
         model.out.weight.copy_(w)
         model.out.bias.copy_(alpha * gmf.out.bias + (1 - alpha) * mlp.out.bias)
         return model.to(gmf.device)
-
-
-def pretrain_neumf(
-    split,
-    dim: int = 32,
-    layers: Sequence[int] = (64, 32, 16),
-    alpha: float = 0.5,
-    epochs: int = 20,
-    gmf_kwargs: dict | None = None,
-    mlp_kwargs: dict | None = None,
-    neumf_kwargs: dict | None = None,
-    **fit_kwargs,
-):
-    """NeuMF++ (NCF Section 3.4.1): train GMF and MLP with :func:`~recsys_book.train.fit`,
-    fuse them with :meth:`NeuMF.from_pretrained`, then fine-tune the fused model.
-
-    ``fit_kwargs`` go to every ``fit`` call; ``gmf_kwargs``/``mlp_kwargs``/``neumf_kwargs``
-    override them per stage (NCF fine-tunes with plain SGD at a small learning rate; we
-    keep Adam with a 10x smaller lr by default). Returns ``(neumf, {"gmf": history,
-    "mlp": history, "neumf": history})``."""
-    from recsys_book.train import fit
-
-    n_users, n_items = split.train.n_users, split.train.n_items
-    base = dict(epochs=epochs, **fit_kwargs)
-    gmf = GMF(n_users, n_items, dim)
-    h_gmf = fit(gmf, split, **{**base, **(gmf_kwargs or {})})
-    mlp = MLP(n_users, n_items, layers)
-    h_mlp = fit(mlp, split, **{**base, **(mlp_kwargs or {})})
-    model = NeuMF.from_pretrained(gmf, mlp, alpha)
-    tune = {**base, "lr": base.get("lr", 1e-3) / 10}
-    h_neu = fit(model, split, **{**tune, **(neumf_kwargs or {})})
-    return model, {"gmf": h_gmf, "mlp": h_mlp, "neumf": h_neu}

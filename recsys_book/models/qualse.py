@@ -56,7 +56,8 @@ Readings we took (the paper is the only specification; no code is public):
   plays no role under the fast gradient method (it only scales the maximised term).
   QABPR is meant to start from a BPR-trained model (Eq. 5.39: E* and Theta* are
   "pre-learned" with Eq. 5.38): the experiment and the chapter train with BPR first, then
-  continue with ``adversary=QABPR(eps)``; from a random start eps = 0.5 is as large as a
+  continue with ``adversary=QABPR(eps)`` (:class:`recsys_book.adversarial.QABPR`: a training
+  method, beside APR); from a random start eps = 0.5 is as large as a
   whole embedding row and the model does not learn.
 * Average(ComponentDot(u, p)) (Eq. 5.32, 5.36) is (u . p) / 4: a fixed temperature of 1/4
   on the BPR logits that the real counterparts do not have. With QUASE's tanh-bounded u it
@@ -71,7 +72,6 @@ import math
 import torch
 from torch import nn
 
-from recsys_book.adversarial import APR, _resolve_targets, fast_gradient_noise
 from recsys_book.models import quaternion as Q
 from recsys_book.models.base import Recommender
 
@@ -334,53 +334,6 @@ class ALSTMAASVD(QUALSE):
     """ALSTM+AASVD: QUALSE's architecture (gate included) in real space."""
 
     quaternion = False
-
-
-# ---- QABPR: the quaternion adversarial term (Eq. 5.39-5.41) -------------------------------------
-
-
-class QABPR(APR):
-    """lambda_adv * L_BPR(E + delta*) (Eq. 5.41) with delta* from the fast gradient method
-    (Eq. 5.40): delta = eps * g / ||g||, g = dL_BPR/dE at the current weights.
-
-    ``per="row"`` (default): each embedding row (one user's or item's quaternion embedding)
-    is normalised on its own and moves by eps; ``"component"``: each of its four components
-    (r, a, b, c) moves by eps / 2 (so the row still moves by eps); ``"table"``: one norm for
-    the whole table (Eq. 5.40 read literally). Use: ``fit(model, split, adversary=QABPR(1.0))``.
-    """
-
-    PERS = ("row", "component", "table")
-
-    def __init__(self, eps: float = 1.0, lam: float = 1.0, targets="embeddings", per: str = "row"):
-        if per not in self.PERS:
-            raise ValueError(f"per must be one of {self.PERS}, got {per!r}")
-        super().__init__(eps=eps, noise="fixed", lam=lam, targets=targets, per_row=per != "table")
-        self.per = per
-
-    def deltas(self, model, batch, objective, clean=None):
-        if self.per != "component":
-            return super().deltas(model, batch, objective, clean)
-        targets = _resolve_targets(model, self.targets)
-        retain = clean is not None  # fit's own clean loss: keep its graph for the backward
-        if clean is None:
-            clean = objective(model, batch)
-        grads = torch.autograd.grad(
-            clean, list(targets.values()), allow_unused=True, retain_graph=retain
-        )
-        out = {}
-        for (name, p), g in zip(targets.items(), grads):
-            g = torch.zeros_like(p) if g is None else g.detach()
-            if g.dim() != 2 or g.shape[1] % 4:
-                out[name] = fast_gradient_noise(g, p, self.eps, "fixed", True)
-                continue
-            parts = g.unflatten(1, (4, g.shape[1] // 4))  # (rows, 4, d/4)
-            nrm = parts.norm(dim=-1, keepdim=True)
-            unit = torch.where(nrm > 0, parts / nrm.clamp_min(1e-30), torch.zeros_like(parts))
-            out[name] = (self.eps / 2 * unit).flatten(1)
-        return out
-
-    def __repr__(self) -> str:
-        return f"QABPR(eps={self.eps}, lam={self.lam}, per={self.per!r}, targets={self.targets!r})"
 
 
 MODELS = {

@@ -43,7 +43,7 @@ from recsys_book.models.sppmi import (  # noqa: F401 (re-exported: the chapter's
     sppmi,
     sppmi_matrices,
 )
-from recsys_book.train import EarlyStopping
+from recsys_book.stopping import EarlyStopping
 
 __all__ = ["RME", "WMF", "Cofactor", "U_RME", "I_RME", "cooccurrence", "sppmi", "sppmi_matrices"]
 
