@@ -81,6 +81,38 @@ def test_one_memory_slot_is_a_translation_model_with_one_global_relation():
     torch.testing.assert_close(cml.score(users, items), want)
 
 
+def test_key_scale_multiplies_the_logits_and_one_is_the_papers():
+    m = LRML(U, I, dim=D, n_memory=5)
+    users, items = _batch()
+    p, q = m.user.weight[users][:, None, :], m.item.weight[items]
+    logits = (p * q) @ m.keys.T  # (B, C, N): K s, the paper's
+    torch.testing.assert_close(m.attention(users, items), torch.softmax(logits, -1))
+    sharp = LRML(U, I, dim=D, n_memory=5, key_scale=40.0)
+    sharp.load_state_dict(m.state_dict())
+    torch.testing.assert_close(sharp.attention(users, items), torch.softmax(40.0 * logits, -1))
+    # larger κ, attention further from uniform (1/N)
+    gap = lambda a: (a - 1 / 5).abs().max()  # noqa: E731
+    assert gap(sharp.attention(users, items)) > gap(m.attention(users, items))
+    with pytest.raises(ValueError, match="key_scale"):
+        LRML(U, I, key_scale=0.0)
+
+
+def test_from_translation_starts_at_the_one_slot_models_scores():
+    base = LRML(U, I, dim=D, n_memory=1, margin=0.3)
+    warm = LRML.from_translation(base, n_memory=6, key_scale=50.0)
+    _sharpen(warm, 50.0)  # far from uniform attention: the identity must not rest on it
+    users, items = _batch()
+    assert warm.n_memory == 6 and warm.margin == 0.3
+    assert warm.attention(users, items).std(-1).max() > 1e-2
+    torch.testing.assert_close(warm.score(users, items), base.score(users, items))
+    # it trains its own copies: a step on the warm model leaves the base alone
+    with torch.no_grad():
+        warm.item.weight.add_(1.0)
+    assert not torch.equal(warm.item.weight, base.item.weight)
+    with pytest.raises(ValueError, match="n_memory=1"):
+        LRML.from_translation(warm, n_memory=4)
+
+
 def test_more_slots_give_pair_specific_relations():
     m = LRML(U, I, dim=D, n_memory=6)
     _sharpen(m, 50.0)
@@ -231,7 +263,8 @@ def test_reproduce_lrml_quick_runs_on_the_runner_and_resumes(tmp_path):
     n = sel.groupby("model").size()
     assert n["Popularity"] == 1 and (n.drop("Popularity") == 2).all()  # seeds are rows
     cfg = {m: json.loads(g["config"].iloc[0]) for m, g in sel.groupby("model")}
-    assert cfg["LRML (reuse positive)"] == cfg["LRML (recompute)"] == {"dim": 64, "lr": 2e-3, "n_memory": 4, "margin": 0.5}
+    first = {"dim": 64, "lr": 2e-3, "n_memory": 16, "margin": 0.25, "key_scale": 1.0}
+    assert cfg["LRML (reuse positive)"] == cfg["LRML (recompute)"] == cfg["LRML (warm from N = 1)"] == first
     md = (tmp_path / "lrml_smoke.md").read_text()
     assert "LRML (recompute) > CML (hinge)" in md and "Negative's relation" in md
     assert "tuned baselines" not in md  # ML-100k numbers are not shown beside a planted smoke run

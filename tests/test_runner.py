@@ -124,6 +124,47 @@ def test_coordinate_search_and_dependencies(tmp_path):
     assert seen == [{"q": pytest.approx(0.35)}]  # B was built from A's chosen, trained model
 
 
+def test_a_dependant_at_seed_s_is_built_from_its_part_trained_at_seed_s(tmp_path):
+    """NeuMF++ at seed 2 starts from GMF and MLP trained at seed 2 (not seed 0's), and a
+    resumed run retrains the parts it needs at every seed, unrecorded."""
+
+    def seeded(model, split, cfg, seed, quick):
+        model.seed = seed
+        return runner.Trained()
+
+    built = []
+
+    def fused(split, cfg, parts):
+        built.append((parts["A"].seed, parts["P"].seed))
+        return _Const({"q": 0.05})
+
+    exp = Experiment(
+        "toy", "Toy", "toy", lambda a: (None, "toy"),
+        (
+            Candidate("A", lambda s, c, p: _Const(c), {"q": [0.2, 0.4]}, train=seeded),
+            Candidate("P", lambda s, c, p: _Const({"q": 0.1}), train=seeded, seeds=False),
+            Candidate("B", fused, depends_on=("A", "P")),
+        ),
+        evaluate=_evaluate,
+    )
+    runner.main(exp, ["--out", str(tmp_path), "--seeds", "3"], log=lambda *a: None)
+    assert built == [(0, 0), (1, 0), (2, 0)]  # P is trained once: its seed-0 model for all
+    built.clear()
+    (tmp_path / "toy.csv").write_text("".join((tmp_path / "toy.csv").read_text().splitlines(True)[:-1]))
+    runner.main(exp, ["--out", str(tmp_path), "--seeds", "3"], log=lambda *a: None)
+    assert built == [(2, 0)]  # only B's lost row was redone, from A retrained at seed 2
+
+
+def test_a_choice_at_the_edge_of_its_grid_is_said_in_the_table(tmp_path):
+    cand = Candidate("A", None, {"lr": [1e-3, 5e-3, 2e-3], "n": [4], "name": ["x", "y"]})
+    assert runner.grid_edges(cand, {"lr": 5e-3, "n": 4, "name": "y"}) == ["lr=0.005 (tried 0.001..0.005)"]
+    assert runner.grid_edges(cand, {"lr": 2e-3, "n": 4, "name": "x"}) == []  # inside; one-value knob
+    calls = []
+    runner.main(_experiment(calls), ["--out", str(tmp_path)], log=lambda *a: None)
+    md = (tmp_path / "toy.md").read_text()
+    assert "edge of its grid" in md and "A: q=0.7 (tried 0.2..0.7)" in md
+
+
 def test_a_smoke_row_cannot_enter_a_real_table(tmp_path):
     real = ResultsFile(tmp_path, "x", smoke=False)
     with pytest.raises(ValueError, match="x_smoke.csv"):

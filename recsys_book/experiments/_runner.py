@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,7 +167,7 @@ class Context:
     args: argparse.Namespace
     split: Any
     dataset: str
-    parts: dict = field(default_factory=dict)  # trained models that others depend on
+    parts: dict = field(default_factory=dict)  # name -> {seed: trained model} that others depend on
     chosen: dict = field(default_factory=dict)  # candidate -> its configuration chosen on validation
     seconds: float = 0.0
     command: str = ""
@@ -185,10 +186,17 @@ def _needed(exp: Experiment, names: Sequence[str] | None) -> list[Candidate]:
     return [c for c in exp.candidates if c.name in want]
 
 
+def _part(ctx: Context, name: str, seed: int):
+    """The trained ``name`` a dependant uses at ``seed``: the one trained at that seed (the
+    first seed's for a candidate trained once, ``seeds=False``)."""
+    by_seed = ctx.parts[name]
+    return by_seed[seed] if seed in by_seed else by_seed[min(by_seed)]
+
+
 def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: int):
     quick = ctx.args.quick
     ev = exp.evaluate or default_evaluate
-    parts = {n: ctx.parts[n] for n in cand.depends_on}
+    parts = {n: _part(ctx, n, seed) for n in cand.depends_on}
     seed_everything(seed)
     t0 = time.perf_counter()
     if cand.run is not None:
@@ -215,7 +223,7 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
     later = {d for c in cands for d in c.depends_on}
     for cand in cands:
         base = ctx.chosen.get(cand.grid_from) if cand.grid_from else None
-        kept: dict[str, Any] = {}  # config json -> model (first seed), for dependants
+        kept: dict[tuple, Any] = {}  # (config json, seed) -> trained model, for dependants
         keep = cand.name in later
         if cand.search == "coordinate":
             configs, cfg = [], cand.configs(True, base)[0]
@@ -234,13 +242,14 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
         ctx.chosen[cand.name] = cfg
         if cand.seeds:
             for s in seeds[1:]:
-                _one(exp, cand, ctx, store, cfg, s, {}, False, log)
-        if cand.name in later:
+                _one(exp, cand, ctx, store, cfg, s, kept, keep, log)
+        if keep:  # a dependant at seed s is built from this candidate trained at seed s
             key = Row("", "", "", "", cfg).key()[1]
-            if key not in kept:  # resumed from the file: train the part again, unrecorded
-                model, *_ = _fit_one(exp, cand, ctx, cfg, seeds[0])
-                kept[key] = model
-            ctx.parts[cand.name] = kept[key]
+            ctx.parts[cand.name] = {}
+            for s in seeds if cand.seeds else seeds[:1]:
+                if (key, s) not in kept:  # resumed from the file: train the part again, unrecorded
+                    kept[(key, s)] = _fit_one(exp, cand, ctx, cfg, s)[0]
+                ctx.parts[cand.name][s] = kept[(key, s)]
     rows = store.rows
     return rows[rows["seed"].astype(int).isin(seeds) & rows["model"].isin([c.name for c in cands])]
 
@@ -270,7 +279,7 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     row.train_s, row.device = seconds, _device(model)
     store.add(row)
     if keep:
-        kept[row.key()[1]] = model
+        kept[(row.key()[1], seed)] = model
     shown = (exp.select_on or "valid NDCG@10").replace("valid ", "")
     v = valid.get(shown)
     log(
@@ -281,6 +290,20 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
 
 
 # -- the markdown view -------------------------------------------------------------------------
+
+
+def grid_edges(cand: Candidate, cfg: Mapping) -> list[str]:
+    """The numeric knobs of ``cand``'s grid (2+ values) whose chosen value in ``cfg`` is the
+    smallest or the largest value tried, as "knob=value (tried lo..hi)"."""
+    out = []
+    for knob, values in cand.grid.items():
+        vals = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(set(vals)) < 2 or knob not in cfg or cfg[knob] not in vals:
+            continue
+        lo, hi = min(vals), max(vals)
+        if cfg[knob] in (lo, hi):
+            out.append(f"{knob}={cfg[knob]:g} (tried {lo:g}..{hi:g})")
+    return out
 
 
 def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
@@ -370,6 +393,13 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
         table.append(line)
     if table and exp.generic_table:
         lines.append(markdown_table(pd.DataFrame(table), index=False))
+    edge = [
+        f"{c.name}: {e}" for c in exp.candidates if not sel[sel["model"] == c.name].empty
+        for e in grid_edges(c, json.loads(sel[sel["model"] == c.name]["config"].iloc[0]))
+    ]
+    if edge:
+        lines += ["", "Chosen at the edge of its grid (the optimum may lie outside: widen the grid "
+                  "before resting a verdict on it): " + "; ".join(edge) + "."]
     if exp.published:
         lines += ["", f"Paper: {published.cite(*exp.published)}."]
     verdicts = judge(exp, rows)

@@ -48,7 +48,13 @@ Section 3 as summarised in shared/papers/README.md):
   because it trains the function that evaluation uses. The chapter shows the difference.
 * Only the user and item embeddings are clipped to the unit ball; the memory keys K and
   values M are unconstrained (the paper constrains the embeddings only).
-* Attention logits are the plain products K s (no bias, no temperature), as written.
+* Attention logits are the plain products K s (no bias, no temperature), as written, by
+  default. ``key_scale`` κ (ours, default 1) multiplies them: a = softmax(κ K s). With p, q
+  inside the unit ball the joint key s is small (|s_k| ≤ 1, typically ~1/d), so at κ = 1 the
+  attention starts near uniform and may stay there; κ is a knob of the reproduction's grid.
+* :meth:`LRML.from_translation` starts N slots from a trained N = 1 model (every slot the
+  one relation): whatever the attention, r = M_0, so the start scores exactly as the
+  translation model did, and training can only move away from it where validation gains.
 * Evaluation: every candidate pair gets its own relation vector, under both readings.
 * Loss: the mean hinge over the sampled negatives (``neg_reduce = "mean"``); no WARP-style
   rank weights (as in our CML hinge baseline).
@@ -73,7 +79,8 @@ class LRML(Recommender):
 
     Arguments: ``dim`` d, ``n_memory`` N (memory slots), ``margin`` λ of the hinge,
     ``negative_relation`` ``"recompute"`` or ``"reuse_positive"`` (module doc),
-    ``init_std`` the normal init of every parameter. Declares ``loss = "hinge"``."""
+    ``init_std`` the normal init of every parameter, ``key_scale`` κ of the attention
+    logits (module doc; 1 = the paper's). Declares ``loss = "hinge"``."""
 
     loss = "hinge"
     margin = 0.5
@@ -88,6 +95,7 @@ class LRML(Recommender):
         margin: float = 0.5,
         negative_relation: str = "recompute",
         init_std: float = 0.1,
+        key_scale: float = 1.0,
     ):
         super().__init__(n_users, n_items)
         if not isinstance(dim, int) or dim < 1:
@@ -100,7 +108,10 @@ class LRML(Recommender):
             raise ValueError(
                 f"negative_relation must be one of {NEGATIVE_RELATIONS}, got {negative_relation!r}"
             )
+        if not key_scale > 0:
+            raise ValueError(f"key_scale must be > 0 (it multiplies the attention logits), got {key_scale!r}")
         self.dim, self.n_memory = dim, n_memory
+        self.key_scale = float(key_scale)
         self.margin = float(margin)
         self.negative_relation = negative_relation
         self.user = nn.Embedding(n_users, dim)  # p_u
@@ -128,11 +139,28 @@ class LRML(Recommender):
     def attention_from(self, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """a = softmax(K (p ⊙ q)) over the N slots, (..., d) -> (..., N)."""
         s = p * q  # joint key  (..., d)
-        return torch.softmax(s @ self.keys.T, dim=-1)  # (..., N)
+        return torch.softmax(self.key_scale * (s @ self.keys.T), dim=-1)  # (..., N)
 
     def relation_from(self, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         """r = Σ_n a_n M_n, (..., d) -> (..., d)."""
         return self.attention_from(p, q) @ self.memory  # (..., N) @ (N, d)
+
+    @classmethod
+    def from_translation(cls, base: "LRML", n_memory: int, **kwargs) -> "LRML":
+        """An N-slot LRML that starts where a trained one-slot model ``base`` is: its user
+        and item embeddings, every memory slot its relation M_0, fresh random keys. Since the
+        attention sums to one, r_ui = M_0 for every pair: the start's scores equal
+        ``base``'s. ``kwargs``: the other constructor arguments (margin, key_scale, ...)."""
+        if not isinstance(base, LRML) or base.n_memory != 1:
+            got = f"LRML with N = {base.n_memory}" if isinstance(base, LRML) else type(base).__name__
+            raise ValueError(f"from_translation needs a trained LRML with n_memory=1, got {got}")
+        kwargs.setdefault("margin", base.margin)
+        model = cls(base.n_users, base.n_items, base.dim, n_memory, **kwargs)
+        with torch.no_grad():
+            model.user.weight.copy_(base.user.weight)
+            model.item.weight.copy_(base.item.weight)
+            model.memory.copy_(base.memory.expand(n_memory, -1))
+        return model
 
     def attention(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Attention over the memory slots of each pair: (B, N) for items (B,), (B, C, N)
@@ -180,5 +208,5 @@ class LRML(Recommender):
     def extra_repr(self) -> str:
         return (
             f"{super().extra_repr()}, dim={self.dim}, n_memory={self.n_memory}, "
-            f"margin={self.margin}, negative_relation={self.negative_relation!r}"
+            f"margin={self.margin}, negative_relation={self.negative_relation!r}, key_scale={self.key_scale}"
         )
