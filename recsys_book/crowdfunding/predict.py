@@ -109,8 +109,10 @@ def cv_classify(
     seed: int = 0,
     importance: bool = False,
     n_repeats: int = 3,
+    progress=None,
 ) -> dict:
     """Cross-validated accuracy and AUC of ``model`` on features ``X`` (late = 1).
+    ``progress(done, folds)``, when given, is called after each fold (a widget's bar).
 
     Returns ``accuracy`` and ``auc`` (means over folds), ``accuracy_sd``, ``fold_accuracy``
     (per fold, for paired comparisons), ``proba`` (out-of-fold P(late)) and, with
@@ -138,6 +140,8 @@ def cv_classify(
                     random_state=seed + k,
                 )
                 imps.append(r.importances_mean)
+            if progress is not None:
+                progress(k + 1, folds)
     out = {
         "accuracy": float(np.mean(accs)),
         "accuracy_sd": float(np.std(accs)),

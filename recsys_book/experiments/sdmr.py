@@ -1,8 +1,10 @@
 """SDMR Table 3, ML-100k column: ``python -m recsys_book reproduce sdmr``.
 
-Protocol (the paper's Sec. 5.3): leave-one-out by time (last item -> test, the one before
--> validation), each held-out item ranked against 100 sampled items the user never
-interacted with; HR@10 and NDCG@10. Context for SDM / sequential models: the ``s`` = 5 most
+Protocol: leave-one-out by time (last item -> test, the one before -> validation), each
+held-out item ranked against 100 sampled items the user never interacted with; HR@10 and
+NDCG@10. The paper's Sec. 5.3 also tests on the last interaction, but validates on a
+*random* remaining one; we take the item before the test item, so validation stays in the
+past of the test item and the sequential models' context is the same kind in both. Context for SDM / sequential models: the ``s`` = 5 most
 recent items before the target (``add_recent_context``).
 
 Selection uses the VALIDATION rows only: every gradient model keeps its best epoch by
