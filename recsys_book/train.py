@@ -227,6 +227,7 @@ def fit(
     seed: int = 0,
     progress: bool = True,
     callbacks: Iterable[Callable] = (),
+    validate_start: bool = False,
     adversary=None,
     exclude_by: str = "user",
     train_inputs: dict[str, torch.Tensor] | None = None,
@@ -242,7 +243,9 @@ def fit(
 
     ``params``: the parameters to optimise (default: all that require grad; pass a subset to
     keep pre-trained parts frozen). ``valid_metric=None`` skips validation (no early
-    stopping, last weights kept). ``cpu_threads``: torch threads while training on CPU;
+    stopping, last weights kept). ``validate_start=True`` also scores the model before the
+    first step, as epoch 0: a warm-started model whose training only hurts keeps its start
+    (``best_epoch`` 0) instead of its first epoch's weights. ``cpu_threads``: torch threads while training on CPU;
     ``None`` (default) takes :func:`default_cpu_threads` (the ``RECSYS_BOOK_THREADS``
     environment variable when set, e.g. by CI on shared runners, else torch's own setting,
     which is the machine's cores). The previous setting is restored afterwards.
@@ -357,6 +360,11 @@ def fit(
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
     first_loss = None
     try:
+        if validate_start and metric is not None:  # epoch 0: the start, before any step
+            model.eval()
+            res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
+            stopper.update(res[metric[2]], model)
+            rows.append({"epoch": 0, "loss": math.nan, "seconds": 0.0, **{f"valid_{k}": v for k, v in res.items()}})
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()

@@ -263,7 +263,7 @@ def test_reproduce_lrml_quick_runs_on_the_runner_and_resumes(tmp_path):
     n = sel.groupby("model").size()
     assert n["Popularity"] == 1 and (n.drop("Popularity") == 2).all()  # seeds are rows
     cfg = {m: json.loads(g["config"].iloc[0]) for m, g in sel.groupby("model")}
-    first = {"dim": 64, "lr": 2e-3, "n_memory": 16, "margin": 0.25, "key_scale": 1.0}
+    first = {"dim": 64, "lr": 2e-3, "n_memory": 16, "margin": 0.5, "key_scale": 1.0}
     assert cfg["LRML (reuse positive)"] == cfg["LRML (recompute)"] == cfg["LRML (warm from N = 1)"] == first
     md = (tmp_path / "lrml_smoke.md").read_text()
     assert "LRML (recompute) > CML (hinge)" in md and "Negative's relation" in md

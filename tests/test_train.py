@@ -53,6 +53,19 @@ def test_early_stopping_restores_the_best_weights(split):
     assert hist.attrs["best_epoch"] == int(hist.loc[hist["valid_NDCG@10"].idxmax(), "epoch"])
 
 
+def test_validate_start_keeps_a_start_that_training_only_hurts(split):
+    good = _mf(split)
+    fit(good, split, epochs=15, lr=0.02, **_quiet())  # a trained model, then a ruinous lr
+    start = evaluate(good, split.valid)["NDCG@10"]
+    hist = fit(good, split, epochs=3, lr=5.0, patience=3, validate_start=True, **_quiet())
+    assert list(hist["epoch"])[0] == 0 and hist["valid_NDCG@10"].iloc[0] == pytest.approx(start)
+    assert hist["valid_NDCG@10"].iloc[1:].max() < start  # every epoch was worse than the start
+    assert hist.attrs["best_epoch"] == 0  # ... so the start is kept
+    assert evaluate(good, split.valid)["NDCG@10"] == pytest.approx(start, abs=1e-9)
+    plain = fit(_mf(split), split, epochs=2, **_quiet())
+    assert list(plain["epoch"]) == [1, 2]  # off by default: no epoch 0
+
+
 class Recorder(MFBPR):
     """MF that remembers every (users, items) batch it was asked to score in training."""
 
