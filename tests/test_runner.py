@@ -165,6 +165,17 @@ def test_a_choice_at_the_edge_of_its_grid_is_said_in_the_table(tmp_path):
     assert "edge of its grid" in md and "A: q=0.7 (tried 0.2..0.7)" in md
 
 
+def test_quick_seeds_apply_only_when_seeds_is_not_given(tmp_path):
+    calls = []
+    exp = _experiment(calls, seeds=3, quick_seeds=1)
+    runner.main(exp, ["--quick", "--out", str(tmp_path / "a")], log=lambda *a: None)
+    assert sorted(read(tmp_path / "a" / "toy_smoke.csv")["seed"]) == [0]
+    runner.main(exp, ["--quick", "--seeds", "2", "--out", str(tmp_path / "b")], log=lambda *a: None)
+    assert sorted(read(tmp_path / "b" / "toy_smoke.csv")["seed"]) == [0, 1]  # asked for: kept
+    runner.main(exp, ["--out", str(tmp_path / "c")], log=lambda *a: None)
+    assert sorted(read(tmp_path / "c" / "toy.csv")["seed"].unique()) == [0, 1, 2]
+
+
 def test_a_smoke_row_cannot_enter_a_real_table(tmp_path):
     real = ResultsFile(tmp_path, "x", smoke=False)
     with pytest.raises(ValueError, match="x_smoke.csv"):

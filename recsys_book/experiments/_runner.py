@@ -140,6 +140,7 @@ class Experiment:
     select_on: str | None = "valid NDCG@10"  # None: nothing is chosen, every row is reported
     metrics: tuple[str, ...] = ("test HR@10", "test NDCG@10")
     seeds: int = 1
+    quick_seeds: int | None = None  # --quick without --seeds runs this many (None: ``seeds``)
     published: tuple[str, str] | None = None  # (paper, table) of recsys_book.published
     claims: tuple[Claim, ...] = ()
     planted: bool = False  # offers --planted
@@ -424,7 +425,8 @@ def parser(exp: Experiment) -> argparse.ArgumentParser:
         prog=f"{PROG} {exp.name}", description=exp.doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--seed", type=int, default=0, help="split and first training seed (default 0)")
-    p.add_argument("--seeds", type=int, default=exp.seeds, help=f"training seeds seed..seed+N-1 ({exp.seeds})")
+    quick = f"; {exp.quick_seeds} with --quick" if exp.quick_seeds is not None else ""
+    p.add_argument("--seeds", type=int, default=None, help=f"training seeds seed..seed+N-1 ({exp.seeds}{quick})")
     p.add_argument("--quick", action="store_true", help="smoke run: first grid values, few epochs")
     p.add_argument("--out", default="results", help="folder for the tables (default ./results)")
     p.add_argument("--force", action="store_true", help="rerun rows already written by this code")
@@ -441,6 +443,8 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
     (row by row) and ``<out>/<stem>.md``."""
     p = parser(exp)
     args = p.parse_args(argv)
+    if args.seeds is None:  # what was asked for wins; else the smoke run's or the table's count
+        args.seeds = exp.quick_seeds if args.quick and exp.quick_seeds is not None else exp.seeds
     if args.seeds < 1:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
     if args.models is not None:
