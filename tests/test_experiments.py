@@ -87,10 +87,11 @@ def test_reproduce_rme_smoke(tmp_path):
     assert set(rows["seed"]) == {0} and set(rows["protocol"]) == {"explicit_temporal"}
     assert {f"test {m}" for m in rme.MAIN} <= set(rows) and "valid NDCG@100" in rows
     by = rows.set_index("model")
-    # one lambda for all ALS models: the grid's first (--quick), passed on from RME
+    # each ALS model its own lambda grid; --quick keeps its first value; Alg. 2 takes RME's
+    first = rme.LAMBDAS[0]
     for m in ("RME", "WMF", "Cofactor", "U_RME", "I_RME"):
-        assert by.loc[m, "config"] == '{"k": 40, "lam": 0.1}' and by.loc[m, "max_epochs"] == 2
-    assert by.loc["RME (Alg. 2, implicit)", "config"] == '{"k": 40, "lam": 0.1, "tau": 0.2}'
+        assert by.loc[m, "config"] == f'{{"k": 40, "lam": {first}}}' and by.loc[m, "max_epochs"] == 2
+    assert by.loc["RME (Alg. 2, implicit)", "config"] == f'{{"k": 40, "lam": {first}, "tau": 0.2}}'
     assert by.loc["RME", "test NDCG@20"] > by.loc["Popularity", "test NDCG@20"]
     assert by[["test Recall@5 cold", "test Recall@5 active"]].notna().all().all()
     md = (tmp_path / "rme_smoke.md").read_text()
