@@ -36,6 +36,16 @@ under diag(H) = 0:
     S = max(0, (H + Gamma + (H + Gamma)^T) / 2)                    (Z-step of Eq. 28)
     Gamma += H - S                                                 (scaled dual step)
 
+The Z-step is the projection of H + Gamma on {Z = Z^T, Z >= 0}: the symmetric part solves the
+paper's continuous Lyapunov equation I Z + Z I = M + M^T (M = H + Gamma), and for symmetric Z
+||Z - M||^2 = ||Z - sym M||^2 + ||skew M||^2, so the clip at 0 finishes the projection.
+
+What ADMM guarantees here (a convex problem: K + theta D is positive definite, the constraint
+sets are convex): the primal residual H_k - S_k goes to 0 and F(S_k) to the optimum F*; it does
+NOT promise that F falls at every iteration (ADMM is not a descent method). Weak duality gives
+a certificate: :meth:`CoRML.dual_bound` turns the scaled dual Gamma into a lower bound on F*,
+so F(S_k) - dual_bound() bounds how far S_k is from the optimum.
+
 Each iteration costs one |I| x |I| matrix product. What is reused (see ``CoRML.fit``):
 the SVD (any number of singular vectors), R^T R, R^T Phi R, R^T Phi R D^{-1/2} G (across t,
 lam, rho, theta), A^{-1} (across lam and iterations) and S, Gamma (warm start across t, lam).
@@ -156,9 +166,10 @@ class CoRML(ItemItemModel):
     ``warm_start=True`` starts ADMM from the previous solution (fast re-solves for a
     widget); ``warm_start=state`` with a ``state = model.admm_state()`` saved earlier starts
     from that point instead, so a re-solve gives the same result whatever was fitted in
-    between (a widget's slider value then has one answer, whatever the path). ``history`` holds, per iteration, the objective F(S_k) at the feasible iterate
-    (with ``track_objective=True``), F(H_k) of the H-step iterate and the primal residual
-    ||H_k - S_k|| / max(1, ||S_k||).
+    between (a widget's slider value then has one answer, whatever the path). ``history_``
+    holds, per iteration, the objective F(S_k) at the feasible iterate (with
+    ``track_objective=True``), F(H_k) of the H-step iterate and the primal residual
+    ||H_k - S_k|| / max(1, ||S_k||); ``dual_bound()`` is a lower bound on the optimum F*.
 
     Attributes after fit: ``H`` (I, I) symmetric, non-negative, zero diagonal; ``G`` the
     clipped graph filter; ``W`` the item-item matrix of Eq. (26) (scores Y = R W).
@@ -319,6 +330,33 @@ class CoRML(ItemItemModel):
         quad = (H * (K @ H)).sum() + self.theta * (c.d[:, None] * H * H).sum()
         return float(0.5 * quad - (H * self._rhs(c)).sum())
 
+    @torch.no_grad()
+    def dual_bound(self) -> float:
+        """A lower bound on the optimum F* of Eq. (28) (the scale of :meth:`objective`), from
+        the scaled dual Gamma of the last fit: F(S) - dual_bound() >= F(S) - F* >= 0.
+
+        Weak duality for  min F(H) + [diag H = 0] + [Z in C]  s.t.  H = Z  (C: symmetric,
+        >= 0): for any Y, d(Y) = min_{diag H = 0} (F(H) + <Y, H>) + min_{Z in C} -<Y, Z> <= F*.
+        With Y = rho Gamma after a Z-step, sym(Gamma) = min(sym(H + Gamma_prev), 0) <= 0, so the
+        second minimum is 0 (Z = 0) and the first is an H-step without rho:
+        H = A0^{-1}(B - Y) - A0^{-1} diag(mu), A0 = K + theta D, value -1/2 <H, B - Y>.
+        Costs one inverse of A0; needs theta > 0 (A0 positive definite)."""
+        c = self._cache
+        if c is None or self._Gamma is None or self.lam == 0:
+            raise RuntimeError("no ADMM dual yet: fit the model with lam > 0 first")
+        if self.theta <= 0:
+            raise ValueError(
+                f"dual_bound needs theta > 0 (K + theta D invertible), got {self.theta!r}"
+            )
+        s = c.d.pow(-self.t)
+        A0 = self.eps * (s[:, None] * self._user_gram(c) * s[None, :])
+        A0.diagonal().add_(self.theta * c.d)  # K + theta D
+        A0inv = torch.linalg.inv(A0)
+        C = self._rhs(c) - self.rho * self._Gamma  # B - Y
+        Ht = A0inv @ C
+        H = Ht - A0inv * (Ht.diagonal() / A0inv.diagonal())[None, :]  # diag(H) = 0
+        return float(-0.5 * (H * C).sum())
+
     # ---- training --------------------------------------------------------------------------
     @torch.no_grad()
     def fit(
@@ -332,8 +370,9 @@ class CoRML(ItemItemModel):
 
         ``track_objective=True`` also records F(S_k) at the feasible iterate S_k
         (symmetric, >= 0, zero diagonal) at the price of one more matrix product per
-        iteration; it decreases over the iterations. F(H_k) (always recorded, free) is the
-        objective of the infeasible H-step iterate and rises towards the constrained optimum."""
+        iteration; it converges to the optimum F* (not necessarily falling at every step:
+        ADMM is not a descent method). F(H_k) (always recorded, free) is the objective of
+        the infeasible H-step iterate; it approaches F* too, typically from below."""
         import time
 
         self._set(**overrides)
