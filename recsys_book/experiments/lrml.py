@@ -28,7 +28,8 @@ knobs, searched one after the other (a coordinate search from the first value of
   λ and lr; popularity as the floor.
 
 λ from {0.1, 0.25, 0.5, 1, 2} (squared distances between unit-ball points reach 4), lr from
-{1e-3, 2e-3, 5e-3, 1e-2}.
+{5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2}, κ from {0.1, 1, 10, 100} (widened until no choice sat at an
+edge of the first grid's {1e-3..1e-2} and {1..100}).
 
 The chosen configuration of each model is then trained with ``--seeds`` training seeds
 (5, same split); the claims are judged by a paired t-test over the seeds. d = 64, Adam,
@@ -57,7 +58,7 @@ FIT = dict(batch_size=1024, n_negatives=4, patience=5)
 TRAIN = gradient(epochs=150, quick_epochs=4, cfg_keys=("lr", "reg"), **FIT)
 # the warm start is scored before its first step too (epoch 0): if memory only hurts, it keeps the start
 WARM_TRAIN = gradient(epochs=150, quick_epochs=4, cfg_keys=("lr", "reg"), validate_start=True, **FIT)
-LRS = [2e-3, 5e-3, 1e-3, 1e-2]
+LRS = [2e-3, 5e-3, 1e-3, 1e-2, 5e-4, 2e-2]
 MARGINS = [0.5, 0.25, 1.0, 0.1, 2.0]  # unit-ball points: squared distances up to 4
 RECOMPUTE, REUSE, WARM = "LRML (recompute)", "LRML (reuse positive)", "LRML (warm from N = 1)"
 TRANSLATION = "Translation (N = 1)"
@@ -90,13 +91,13 @@ CANDIDATES = (
     Candidate("Popularity", lambda s, c, p: Popularity(s.n_users, s.n_items), seeds=False),
     Candidate(
         RECOMPUTE, _lrml("recompute"),
-        {"dim": [64], "margin": MARGINS, "lr": LRS, "n_memory": [16, 4, 32], "key_scale": [1.0, 10.0, 100.0]}, TRAIN,
+        {"dim": [64], "margin": MARGINS, "lr": LRS, "n_memory": [16, 4, 32], "key_scale": [1.0, 10.0, 100.0, 0.1]}, TRAIN,
         search="coordinate", paper="LRML",
     ),
     Candidate(REUSE, _lrml("reuse_positive"), {}, TRAIN, grid_from=RECOMPUTE),
     Candidate(TRANSLATION, _lrml("recompute"), {"dim": [64], "n_memory": [1], "margin": MARGINS, "lr": LRS}, TRAIN, search="coordinate"),
     Candidate(
-        WARM, _warm, {"n_memory": [16], "key_scale": [1.0, 10.0, 100.0]}, WARM_TRAIN,
+        WARM, _warm, {"n_memory": [16], "key_scale": [1.0, 10.0, 100.0, 0.1]}, WARM_TRAIN,
         grid_from=TRANSLATION, depends_on=(TRANSLATION,),
     ),
     Candidate(
