@@ -76,6 +76,7 @@ def fit_implicit(
     n_sweeps: int = 10,
     progress: bool = False,
     init: RME | None = None,
+    patience: int | None = 1,
     **model_kw,
 ) -> tuple[RME, pd.DataFrame]:
     """Algorithm 2: RME for implicit data with an EM-like inference of disliked items.
@@ -83,7 +84,9 @@ def fit_implicit(
     Start from WMF (line 2); repeat: sample dislikes from the current model (E-step), refit
     RME with them (M-step, X and Z reused: they do not change), keep the new model if its
     validation ``metric`` beats the previous best, else stop (lines 13-17; as in the paper
-    the first RME is compared with prev_ndcg = 0). Returns (best model, per-iteration table).
+    the first RME is compared with prev_ndcg = 0). ``patience``: of each ALS fit's early stopping
+    over sweeps (1, the authors' code: stop at the first sweep that does not improve).
+    Returns (best model, per-iteration table).
     """
     from recsys_book.evaluate import evaluate
 
@@ -92,7 +95,7 @@ def fit_implicit(
     wmf = init
     if wmf is None:
         wmf = WMF(train.n_users, train.n_items, seed=seed, **_model_only(model_kw))
-        wmf.fit(split, n_sweeps=n_sweeps, valid=split.valid, metric=metric)
+        wmf.fit(split, n_sweeps=n_sweeps, valid=split.valid, metric=metric, patience=patience)
     rows = [
         {
             "iter": 0,
@@ -116,6 +119,7 @@ def fit_implicit(
             metric=metric,
             matrices=mats,
             progress=progress,
+            patience=patience,
         )  # M-step (line 13)
         score = evaluate(model, split.valid, ks=(kcut,), metrics=(name,))[key]
         rows.append({"iter": it, "model": "RME", "n_dislikes": len(dis), metric: score})
