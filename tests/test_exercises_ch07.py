@@ -12,33 +12,46 @@ def sol(load_solutions):
 
 
 def test_solutions_pass(sol):
-    assert ch07.check_hamilton(sol.hamilton).startswith("E1: correct")
+    assert ch07.check_commutator(sol.commutator).startswith("E1: correct")
     assert ch07.check_qlinear_params(sol.qlinear_params).startswith("E2: correct")
     assert ch07.check_component_softmax(sol.component_softmax).startswith("E3: correct")
 
 
-def test_hamilton_checker_rejects_wrong_answers(sol):
-    def commuted(x, y):  # y (x) x: the classic mistake
-        return sol.hamilton(y, x)
+def test_commutator_checker_rejects_wrong_answers(sol):
+    def reversed_order(p, q):  # q (x) p - p (x) q: the sign of every case flips
+        return -sol.commutator(p, q)
 
-    def elementwise(x, y):
-        return x * y
+    def no_factor_two(p, q):  # the cross product alone
+        return sol.commutator(p, q) / 2
 
-    def sign_slip(x, y):  # + c1 b2 instead of - c1 b2 in the i part
-        out = sol.hamilton(x, y)
-        c1 = x.chunk(4, -1)[3]
-        b2 = y.chunk(4, -1)[2]
-        d = x.shape[-1] // 4
-        out[..., d : 2 * d] = out[..., d : 2 * d] + 2 * c1 * b2
+    def elementwise(p, q):  # p * q - q * p: zero, as if quaternions commuted
+        return p * q - q * p
+
+    def real_part_kept(p, q):  # 2 r1 r2 left in the real part (a sign slip when subtracting)
+        out = sol.commutator(p, q)
+        d = out.shape[-1] // 4
+        out[..., :d] = 2 * p[..., :d] * q[..., :d]
         return out
 
-    with pytest.raises(AssertionError, match="i \\(x\\) j"):
-        ch07.check_hamilton(commuted)
-    with pytest.raises(AssertionError, match="i \\(x\\) j"):
-        ch07.check_hamilton(elementwise)
-    with pytest.raises(AssertionError, match="case .*expected"):
-        ch07.check_hamilton(sign_slip)
-    assert "not answered" in ch07.check_hamilton(lambda x, y: None)
+    def one_quaternion_only(p, q):  # works for d = 4, not for quaternion vectors (d = 12)
+        r1, a1, b1, c1 = p[..., 0], p[..., 1], p[..., 2], p[..., 3]
+        r2, a2, b2, c2 = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+        zero = torch.zeros_like(r1 * r2)
+        return torch.stack(
+            [zero, 2 * (b1 * c2 - c1 * b2), 2 * (c1 * a2 - a1 * c2), 2 * (a1 * b2 - b1 * a2)], -1
+        )
+
+    with pytest.raises(AssertionError, match="case 'i, j: i \\(x\\) j - j \\(x\\) i = 2k'.*expected 2"):
+        ch07.check_commutator(reversed_order)
+    with pytest.raises(AssertionError, match="case 'i, j"):
+        ch07.check_commutator(no_factor_two)
+    with pytest.raises(AssertionError, match="case 'i, j"):
+        ch07.check_commutator(elementwise)
+    with pytest.raises(AssertionError, match="case 'a real quaternion commutes"):
+        ch07.check_commutator(real_part_kept)
+    with pytest.raises(AssertionError, match="case 'a batch of quaternion vectors, d = 12"):
+        ch07.check_commutator(one_quaternion_only)
+    assert "not answered" in ch07.check_commutator(lambda p, q: None)
     assert "not answered" in ch07.check_qlinear_params(lambda i, o, b: None)
     assert "not answered" in ch07.check_component_softmax(lambda x, m: None)
 

@@ -362,3 +362,21 @@ def test_committed_qualse_rows_hold_the_older_tables_numbers():
             assert f"| {r['test HR@100']:.4f} ± " in line and f"| {r['test NDCG@100']:.4f} ± " in line, line
             n += 1
     assert n == 24
+
+
+def test_orderings_judge_the_committed_rows_as_the_chapter_says():
+    """experiments.qualse.orderings reads the verdicts chapter 07 quotes from results/qualse.csv:
+    fused > parts holds on ML-100k, and on the planted data only against QUASE."""
+    from recsys_book.experiments.qualse import DATASETS, ORDERINGS, orderings
+    from recsys_book.results import read
+    from recsys_book.utils import repo_root
+
+    v = orderings(read(repo_root() / "results" / "qualse.csv"))
+    assert list(v.columns) == ["dataset", "claim", "pair", "gap HR@100", "HR@100", "gap NDCG@100", "NDCG@100"]
+    assert len(v) == 2 * len(ORDERINGS)
+    v = v.set_index(["dataset", "pair"])
+    ml, planted = DATASETS["ml-100k"], DATASETS["planted"]
+    for pair in ("QUALSE > QUALE", "QUALSE > QUASE (LSTM)"):
+        assert (v.loc[(ml, pair), ["HR@100", "NDCG@100"]] == "holds").all()
+    assert (v.loc[(planted, "QUALSE > QUALE"), ["HR@100", "NDCG@100"]] == "does NOT hold").all()
+    assert v.loc[(planted, "QUALSE > QUALE"), "gap HR@100"] < 0

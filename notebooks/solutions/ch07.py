@@ -3,16 +3,19 @@
 import torch
 
 
-def hamilton(x, y):
-    """E1: Eq. (5.26) on [r, a, b, c] blocks."""
-    r1, a1, b1, c1 = x.chunk(4, -1)
-    r2, a2, b2, c2 = y.chunk(4, -1)
+def commutator(p, q):
+    """E1: p (x) q - q (x) p from Eq. (5.26) written twice and subtracted: every term that
+    is symmetric in p and q cancels (the real part entirely, and r1 a2 + a1 r2 ... in the
+    imaginary parts); what is left is twice the cross product of the vector parts."""
+    r1, a1, b1, c1 = p.chunk(4, -1)
+    r2, a2, b2, c2 = q.chunk(4, -1)
+    zero = torch.zeros_like(r1 * r2)  # the real parts cancel (broadcast shape)
     return torch.cat(
         [
-            r1 * r2 - a1 * a2 - b1 * b2 - c1 * c2,
-            r1 * a2 + a1 * r2 + b1 * c2 - c1 * b2,
-            r1 * b2 - a1 * c2 + b1 * r2 + c1 * a2,
-            r1 * c2 + a1 * b2 - b1 * a2 + c1 * r2,
+            zero,
+            2 * (b1 * c2 - c1 * b2),  # i
+            2 * (c1 * a2 - a1 * c2),  # j
+            2 * (a1 * b2 - b1 * a2),  # k
         ],
         -1,
     )

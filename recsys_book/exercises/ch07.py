@@ -1,7 +1,9 @@
 """Chapter 07 (quaternion representations, dissertation Ch. 5.3) exercises: checkers.
 
-* E1 :func:`check_hamilton`  ``hamilton(x, y) -> x (x) y``: the Hamilton product of Eq. (5.26)
-  on quaternion tensors (..., d) laid out as [r, a, b, c] blocks of size d/4.
+* E1 :func:`check_commutator`  ``commutator(p, q) -> p (x) q - q (x) p``: how far the Hamilton
+  product of Eq. (5.26) is from commuting, on quaternion tensors (..., d) laid out as
+  [r, a, b, c] blocks of size d/4, written without a Hamilton product: its real part is 0 and
+  its imaginary part twice the cross product of the vector parts (a, b, c) of p and q.
 * E2 :func:`check_qlinear_params`  ``qlinear_params(n_in, n_out, bias) -> int``: the number of
   trainable numbers of a quaternion dense layer (n_in -> n_out real features).
 * E3 :func:`check_component_softmax`  ``component_softmax(logits, mask) -> alpha``: the
@@ -53,15 +55,22 @@ def _call(label: str, case: str, fn: Callable, *args):
         raise AssertionError(f"{label}: case '{case}' raised {type(exc).__name__}: {exc}") from exc
 
 
-def check_hamilton(fn: Callable) -> str:
-    """E1: ``fn(x, y)`` must equal the library's Hamilton product (Eq. 5.26)."""
+def check_commutator(fn: Callable) -> str:
+    """E1: ``fn(p, q)`` must equal p (x) q - q (x) p (Eq. 5.26 both ways round)."""
     g = torch.Generator().manual_seed(71)
     e = torch.eye(4, dtype=torch.float64)
+    v = torch.randn(4, generator=g, dtype=torch.float64)
     cases = [
-        ("i (x) j = k", e[1], e[2]),
-        ("j (x) i = -k (order matters)", e[2], e[1]),
-        ("k (x) k = -1", e[3], e[3]),
-        ("one random quaternion pair (d = 4)", *torch.randn(2, 4, generator=g).double()),
+        ("i, j: i (x) j - j (x) i = 2k", e[1], e[2]),
+        ("j, i: the order flips the sign, -2k", e[2], e[1]),
+        ("k, i: k (x) i - i (x) k = 2j", e[3], e[1]),
+        ("a real quaternion commutes with anything: 0", 3.0 * e[0], v),
+        (
+            "parallel vector parts commute: 1 + 2i + 4j - k and 5 - i - 2j + 0.5k give 0",
+            torch.tensor([1.0, 2.0, 4.0, -1.0], dtype=torch.float64),
+            torch.tensor([5.0, -1.0, -2.0, 0.5], dtype=torch.float64),
+        ),
+        ("one random quaternion pair (d = 4)", *torch.randn(2, 4, generator=g, dtype=torch.float64)),
         (
             "a batch of quaternion vectors, d = 12 (three quaternions per row)",
             *torch.randn(2, 5, 12, generator=g, dtype=torch.float64),
@@ -71,13 +80,12 @@ def check_hamilton(fn: Callable) -> str:
             torch.randn(3, 1, 8, generator=g, dtype=torch.float64),
             torch.randn(1, 4, 8, generator=g, dtype=torch.float64),
         ),
-        ("zeros", torch.zeros(2, 8).double(), torch.randn(2, 8, generator=g).double()),
     ]
-    for case, x, y in cases:
-        got = _call("E1", case, fn, x.clone(), y.clone())
+    for case, p, q in cases:
+        got = _call("E1", case, fn, p.clone(), q.clone())
         if got is None:
             return _NOT_YET.format("E1")
-        _compare("E1", case, got, Q.hamilton(x, y))
+        _compare("E1", case, got, Q.hamilton(p, q) - Q.hamilton(q, p))
     return f"E1: correct ({len(cases)} cases)"
 
 

@@ -173,13 +173,38 @@ def _judge(gap: float, noise: float) -> str:
     return "reversed (within noise)" if gap >= -noise else "does NOT hold"
 
 
+def orderings(rows: pd.DataFrame, metrics=("HR@100", "NDCG@100")) -> pd.DataFrame:
+    """The paper's orderings (:data:`ORDERINGS`) judged on results rows, per dataset.
+
+    One line per (dataset, pair) whose two models both have rows: the mean gap over seeds
+    (winner - loser) of each ``test <metric>`` and its verdict: 'holds' when the gap is larger
+    than the larger of the two sample sds over seeds, 'holds (within noise)' when it is
+    positive but not larger, 'reversed (within noise)' / 'does NOT hold' when negative
+    (one seed: no sd, every positive gap holds). Where the rows have validation columns the
+    configuration chosen on validation NDCG@10 is read (:func:`selected`); legacy rows have
+    one configuration per model. Columns: dataset, claim, pair, then ``gap <m>``, ``<m>``."""
+    out = []
+    for ds, g in rows.groupby("dataset", sort=False):
+        sel = selected(g, "valid NDCG@10") if "valid NDCG@10" in g else g
+        cols = [f"test {m}" for m in metrics]
+        means = sel.groupby("model", sort=False)[cols].agg(["mean", "std"]).fillna(0.0)
+        for win, lose, claim in ORDERINGS:
+            if win in means.index and lose in means.index:
+                row = {"dataset": ds, "claim": claim, "pair": f"{win} > {lose}"}
+                for m in metrics:
+                    gap = means.at[win, (f"test {m}", "mean")] - means.at[lose, (f"test {m}", "mean")]
+                    noise = max(means.at[win, (f"test {m}", "std")], means.at[lose, (f"test {m}", "std")])
+                    row[f"gap {m}"], row[m] = gap, _judge(gap, noise)
+                out.append(row)
+    return pd.DataFrame(out)
+
+
 def _sections(rows: pd.DataFrame, ctx) -> list[str]:
     """Per dataset: the Table 5.6-style table and the paper's orderings, from the rows."""
     lines = ["Every row of the file, per dataset (the `dataset` column): mean ± sample sd over seeds; "
              "'holds' = the mean gap is larger than the larger of the two sds (one seed: no sd)."]  # fmt: skip
     for ds, g in rows.groupby("dataset", sort=False):
         sel = selected(g, "valid NDCG@10")
-        means = sel.groupby("model", sort=False)[[f"test {m}" for m in METRICS]].agg(["mean", "std"]).fillna(0.0)
         table = []
         for model, r in sel.groupby("model", sort=False):
             cfg = {k: v for k, v in json.loads(r["config"].iloc[0]).items() if k != "data"}
@@ -190,18 +215,10 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
             line["kept epochs"] = "/".join("-" if pd.isna(e) else str(int(e)) for e in r["best_epoch"])
             table.append(line)
         lines += ["", f"## {ds}", "", markdown_table(pd.DataFrame(table), digits=2, index=False)]
-        order = []
-        for win, lose, claim in ORDERINGS:
-            if win in means.index and lose in means.index:
-                row = {"claim": claim, "pair": f"{win} > {lose}"}
-                for m in ("HR@100", "NDCG@100"):
-                    gap = means.at[win, (f"test {m}", "mean")] - means.at[lose, (f"test {m}", "mean")]
-                    noise = max(means.at[win, (f"test {m}", "std")], means.at[lose, (f"test {m}", "std")])
-                    row[f"gap {m}"], row[m] = gap, _judge(gap, noise)
-                order.append(row)
-        if order:
+        order = orderings(g)
+        if len(order):
             lines += ["", f"### Do the paper's orderings hold on {ds}?", "",
-                      markdown_table(pd.DataFrame(order), digits=4, index=False)]  # fmt: skip
+                      markdown_table(order.drop(columns="dataset"), digits=4, index=False)]  # fmt: skip
     return lines
 
 
