@@ -152,11 +152,14 @@ class APR:
         grads = torch.autograd.grad(
             clean, list(targets.values()), allow_unused=True, retain_graph=retain
         )
-        out = {}
-        for (name, p), g in zip(targets.items(), grads):
-            g = torch.zeros_like(p) if g is None else g
-            out[name] = fast_gradient_noise(g, p, self.eps, self.noise, self.per_row)
-        return out
+        return {
+            name: self._delta(torch.zeros_like(p) if g is None else g, p)
+            for (name, p), g in zip(targets.items(), grads)
+        }
+
+    def _delta(self, g: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """The noise of one parameter table from its loss gradient ``g`` (Eq. 4.31/4.33)."""
+        return fast_gradient_noise(g, p, self.eps, self.noise, self.per_row)
 
     def loss(
         self, model: nn.Module, batch, objective, clean: torch.Tensor | None = None
@@ -173,9 +176,6 @@ class APR:
         return (
             f"APR(eps={self.eps}, noise={self.noise!r}, lam={self.lam}, targets={self.targets!r})"
         )
-
-
-# ---- robustness: accuracy under an adversarial perturbation of the embeddings -----------------
 
 
 # ---- QABPR: the quaternion adversarial term (Eq. 5.39-5.41) -------------------------------------
@@ -199,30 +199,19 @@ class QABPR(APR):
         super().__init__(eps=eps, noise="fixed", lam=lam, targets=targets, per_row=per != "table")
         self.per = per
 
-    def deltas(self, model, batch, objective, clean=None):
-        if self.per != "component":
-            return super().deltas(model, batch, objective, clean)
-        targets = _resolve_targets(model, self.targets)
-        retain = clean is not None  # fit's own clean loss: keep its graph for the backward
-        if clean is None:
-            clean = objective(model, batch)
-        grads = torch.autograd.grad(
-            clean, list(targets.values()), allow_unused=True, retain_graph=retain
-        )
-        out = {}
-        for (name, p), g in zip(targets.items(), grads):
-            g = torch.zeros_like(p) if g is None else g.detach()
-            if g.dim() != 2 or g.shape[1] % 4:
-                out[name] = fast_gradient_noise(g, p, self.eps, "fixed", True)
-                continue
-            parts = g.unflatten(1, (4, g.shape[1] // 4))  # (rows, 4, d/4)
-            nrm = parts.norm(dim=-1, keepdim=True)
-            unit = torch.where(nrm > 0, parts / nrm.clamp_min(1e-30), torch.zeros_like(parts))
-            out[name] = (self.eps / 2 * unit).flatten(1)
-        return out
+    def _delta(self, g: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        if self.per != "component" or g.dim() != 2 or g.shape[1] % 4:
+            return super()._delta(g, p)
+        parts = g.unflatten(1, (4, g.shape[1] // 4))  # (rows, 4, d/4): r, a, b, c
+        nrm = parts.norm(dim=-1, keepdim=True)
+        unit = torch.where(nrm > 0, parts / nrm.clamp_min(1e-30), torch.zeros_like(parts))
+        return (self.eps / 2 * unit).flatten(1)
 
     def __repr__(self) -> str:
         return f"QABPR(eps={self.eps}, lam={self.lam}, per={self.per!r}, targets={self.targets!r})"
+
+
+# ---- robustness: accuracy under an adversarial perturbation of the embeddings -----------------
 
 
 def _bpr_objective(m, batch):

@@ -345,6 +345,12 @@ def fit(
             out = out + reg * m.regularization(batch["users"], batch["items"], **batch["inputs"])
         return out
 
+    def validate(row: dict) -> float:
+        """Score the model on the validation rows into ``row``; returns the stopping metric."""
+        res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
+        row.update({f"valid_{k}": v for k, v in res.items()})
+        return res[metric[2]]
+
     rows: list[dict] = []
     stopper = EarlyStopping(patience)
     n = len(users)
@@ -362,9 +368,9 @@ def fit(
     try:
         if validate_start and metric is not None:  # epoch 0: the start, before any step
             model.eval()
-            res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
-            stopper.update(res[metric[2]], model)
-            rows.append({"epoch": 0, "loss": math.nan, "seconds": 0.0, **{f"valid_{k}": v for k, v in res.items()}})
+            row = {"epoch": 0, "loss": math.nan, "seconds": 0.0}
+            stopper.update(validate(row), model)
+            rows.append(row)
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()
@@ -409,11 +415,7 @@ def fit(
                     f"training diverged; use a smaller learning rate (lr={lr})."
                 )
             if metric is not None:
-                res = evaluate(
-                    model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0])
-                )
-                row.update({f"valid_{k}": v for k, v in res.items()})
-                score = res[metric[2]]
+                score = validate(row)
                 stop = stopper.update(score, model)
                 bar.set_postfix(loss=f"{row['loss']:.4f}", **{valid_metric: f"{score:.4f}"})
             rows.append(row)
