@@ -24,6 +24,7 @@ import argparse
 import itertools
 import json
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -325,7 +326,9 @@ def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
             from scipy.stats import ttest_rel
 
             d = (pa[common] - pb[common]).to_numpy()
-            p = 1.0 if (d == d[0]).all() and d[0] == 0 else float(ttest_rel(pa[common], pb[common]).pvalue)
+            with warnings.catch_warnings():  # near-equal pairs: scipy warns of precision loss
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = 1.0 if (d == d[0]).all() and d[0] == 0 else float(ttest_rel(pa[common], pb[common]).pvalue)
         holds = pa.mean() > pb.mean()
         stale = bool(still_improving(a).any() or still_improving(b).any())
         if stale:
@@ -342,7 +345,9 @@ def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
 
 def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
     """The experiment's table: selected configuration per model, mean ± sd over seeds,
-    kept epochs (marked when still improving), the published numbers beside, the claims."""
+    kept epochs (marked when still improving), the published numbers beside, the claims.
+    Rows of several datasets (one experiment per dataset writing one file) get a section
+    each: models are selected and claims judged within a dataset, never across."""
     a = ctx.args
     smoke = a.quick or getattr(a, "planted", False) or a.models is not None
     lines = [
@@ -361,7 +366,22 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
             "(`*`: the kept epoch was the last one allowed, the run was still improving). "
             f"Every run is a row of `{stem(exp.name, smoke)}.csv`.",
         ]
-    lines.append("")
+    datasets = list(dict.fromkeys(rows["dataset"])) if "dataset" in rows and len(rows) else []
+    if len(datasets) > 1:
+        for ds in datasets:
+            lines += ["", f"## {ds}"] + _body(exp, rows[rows["dataset"] == ds], heading="###")
+    else:
+        lines += _body(exp, rows)
+    if exp.published:
+        lines += ["", f"Paper: {published.cite(*exp.published)}."]
+    if exp.sections is not None:
+        lines += ([""] if lines[-1] else []) + list(exp.sections(rows, ctx))
+    return "\n".join(lines) + "\n"
+
+
+def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##") -> list[str]:
+    """The model table, the grid-edge note and the judged claims of one dataset's rows."""
+    lines = [""]
     pub = published.table(*exp.published) if exp.published else {}
     sel = _selected(rows, exp.select_on)
     cols = [m for m in exp.metrics if m in rows]
@@ -401,20 +421,16 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
     if edge:
         lines += ["", "Chosen at the edge of its grid (the optimum may lie outside: widen the grid "
                   "before resting a verdict on it): " + "; ".join(edge) + "."]
-    if exp.published:
-        lines += ["", f"Paper: {published.cite(*exp.published)}."]
     verdicts = judge(exp, rows)
     if verdicts:
-        lines += ["", "## The paper's claims, judged here", ""]
+        lines += ["", f"{heading} The paper's claims, judged here", ""]
         lines += ["| claim | ours | verdict | seeds | paired t-test p |", "|---|---|---|---|---|"]
         for v in verdicts:
             c = v["claim"]
             ours = "-" if v["a"] is None else f"{c.metric.replace('test ', '')} {v['a']:.3f} vs {v['b']:.3f}"
             p = "-" if v["p"] is None else f"{v['p']:.3g}"
             lines.append(f"| {c.says}: {c.winner} > {c.loser} | {ours} | {v['verdict']} | {v['n']} | {p} |")
-    if exp.sections is not None:
-        lines += ([""] if lines[-1] else []) + list(exp.sections(rows, ctx))
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 # -- the command line --------------------------------------------------------------------------

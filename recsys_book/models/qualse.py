@@ -45,8 +45,7 @@ Readings we took (the paper is the only specification; no code is public):
 * Eq. (5.35) and the gate's W_g have no bias, as written. The gate's u_i and p_j are their
   own embedding tables ("an additional user context ... and a target item context
   quaternion embedding"); every encoder has its own item memory ("hold separated item
-  memory"). The real-valued weight vectors w1, w2 of Eq. (5.37) start at 1/4 each, so the
-  fused score starts as gamma-weighted Average(ComponentDot) of the two parts.
+  memory"). The real-valued weight vectors w1, w2 of Eq. (5.37) start at 1 (``w_init``).
 * QUALSE is trained end to end from scratch (the paper mentions no pre-training).
 * QABPR (Eq. 5.40) normalises the gradient **per embedding row** (each user's or item's
   quaternion embedding moves by exactly eps), as this project's APR does; the noise is
@@ -62,7 +61,9 @@ Readings we took (the paper is the only specification; no code is public):
 * Average(ComponentDot(u, p)) (Eq. 5.32, 5.36) is (u . p) / 4: a fixed temperature of 1/4
   on the BPR logits that the real counterparts do not have. With QUASE's tanh-bounded u it
   slows learning (on planted data, HR@10 of the successor rows after 15 epochs: 0.39 with
-  the 1/4, 0.68 without); we keep the paper's output.
+  the 1/4, 0.68 without); the paper's output is the default, ``out_scale=1`` removes the
+  1/4 (QUALE, QUASE: the ablation of ``reproduce qualse``). QUALSE's output has no fixed
+  scale: its learned w1, w2 (Eq. 5.37) start at 1, as do its real counterpart's.
 """
 
 from __future__ import annotations
@@ -106,11 +107,15 @@ class _Base(Recommender):
     loss = "bpr"
     quaternion = True
 
-    def __init__(self, n_users: int, n_items: int, dim: int):
+    def __init__(self, n_users: int, n_items: int, dim: int, out_scale: float | None = None):
         super().__init__(n_users, n_items)
         if dim % 4 or dim < 4:
             raise ValueError(f"dim must be a positive multiple of 4 (four components), got {dim}")
+        if out_scale is not None and not out_scale > 0:
+            raise ValueError(f"out_scale must be a positive number (None: the paper's output), got {out_scale}")
         self.dim = dim
+        # Average(ComponentDot) = dot / 4 in quaternion space (Eq. 5.32, 5.36); 1 in real space
+        self.out_scale = float(out_scale) if out_scale is not None else (0.25 if self.quaternion else 1.0)
 
     def _emb(self, n: int, pad: bool = False) -> nn.Embedding:
         e = nn.Embedding(n + int(pad), self.dim, padding_idx=n if pad else None)
@@ -159,10 +164,11 @@ class _Base(Recommender):
         return (_expand_heads(alpha, d) * keys).sum(1), alpha
 
     def _out(self, u: torch.Tensor, items_emb: torch.Tensor) -> torch.Tensor:
-        """Eq. (5.32)/(5.36): Average(ComponentDot(u, p_j)) = (u . p_j) / 4 (quaternion) or
-        the dot product (real). u (B, d), items_emb (B, C, d) -> (B, C)."""
+        """Eq. (5.32)/(5.36): (u . p_j) * out_scale; by default Average(ComponentDot(u, p_j))
+        = (u . p_j) / 4 (quaternion) or the dot product (real). u (B, d), items_emb (B, C, d)
+        -> (B, C)."""
         s = (u[:, None, :] * items_emb).sum(-1)
-        return s / 4 if self.quaternion else s
+        return s if self.out_scale == 1.0 else s * self.out_scale
 
 
 class _LongEncoder(nn.Module):
@@ -221,8 +227,8 @@ def _encode_short(model: _Base, enc: _ShortEncoder, context, context_mask):
 class QUALE(_Base):
     """QUaternion-based self-Attentive Long term user Encoding (Eq. 5.29-5.32)."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64):
-        super().__init__(n_users, n_items, dim)
+    def __init__(self, n_users: int, n_items: int, dim: int = 64, out_scale: float | None = None):
+        super().__init__(n_users, n_items, dim, out_scale)
         self.long = _LongEncoder(self)
 
     def encode(self, users, long_context=None, long_context_mask=None, **_):
@@ -244,8 +250,8 @@ class QUASE(_Base):
     """QUaternion-based self-Attentive Short term user Encoding (Eq. 5.33-5.36);
     ``cell="gru"`` is the paper's quaternion self-attentive GRU variant."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64, cell: str = "lstm"):
-        super().__init__(n_users, n_items, dim)
+    def __init__(self, n_users: int, n_items: int, dim: int = 64, cell: str = "lstm", out_scale: float | None = None):
+        super().__init__(n_users, n_items, dim, out_scale)
         self.short = _ShortEncoder(self, cell)
 
     def encode(self, users, context=None, context_mask=None, **_):
@@ -266,8 +272,8 @@ class ALSTM(QUASE):
 class AGRU(ALSTM):
     """Attentive GRU: ALSTM with a GRU cell."""
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 64):
-        super().__init__(n_users, n_items, dim, cell="gru")
+    def __init__(self, n_users: int, n_items: int, dim: int = 64, out_scale: float | None = None):
+        super().__init__(n_users, n_items, dim, cell="gru", out_scale=out_scale)
 
 
 class QUALSE(_Base):
