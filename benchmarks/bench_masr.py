@@ -72,7 +72,6 @@ def bench_apr(epochs: int) -> list[dict]:
         epochs=epochs,
         batch_size=256,
         n_negatives=4,
-        exclude_by="playlist",
         progress=False,
         valid_metric=None,
         lr=1e-3,

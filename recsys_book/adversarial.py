@@ -18,7 +18,7 @@ both terms. ``per_row=False`` normalises over the whole tensor instead.
 
 Use it through the training loop's hook::
 
-    fit(model, split, exclude_by="playlist", adversary=APR(eps=0.5, noise="flexible"))
+    fit(model, split, adversary=APR(eps=0.5, noise="flexible"))
 
 ``APR.loss(model, batch, objective, clean)`` costs one extra backward (the gradient g, from
 the clean loss ``fit`` hands over) and one extra forward (the loss under Theta + delta).
@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.func import functional_call
+from recsys_book.models.base import negatives_group
 
 NOISES = ("flexible", "fixed")
 
@@ -234,7 +235,7 @@ def attack_gradients(
 
     dev = next(model.parameters()).device
     train = split.train
-    exclude_by = exclude_by or ("playlist" if "playlist" in train.df else "user")
+    exclude_by = negatives_group(model, train.df, exclude_by)
     users = torch.tensor(train.df["user"].to_numpy(), device=dev)
     items = torch.tensor(train.df["item"].to_numpy(), device=dev)
     groups = torch.tensor(train.df[exclude_by].to_numpy(), device=dev)

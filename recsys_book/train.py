@@ -5,8 +5,9 @@
 What it does, per epoch:
 
 1. draws ``n_negatives`` items for every training row, on the device, uniformly among
-   items that the row's group (its user, or its playlist) never interacted with in
-   training (rejection sampling against a sorted key table: vectorised, no Python loop
+   items that the row's group (its user, or its playlist: ``exclude_by``, declared by the
+   model or decided by the split, :func:`recsys_book.models.base.negatives_group`) never
+   interacted with in training (rejection sampling against a sorted key table: vectorised, no Python loop
    over rows);
 2. shuffles the rows and, batch by batch, calls ``model.score(users (B,), items (B, 1+n),
    **inputs)`` with the positive in column 0 (``inputs`` = per-row contexts etc. taken from
@@ -38,7 +39,7 @@ import torch.nn.functional as F
 from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
-from recsys_book.models.base import ClosedForm, training_contract
+from recsys_book.models.base import ClosedForm, negatives_group, training_contract
 from recsys_book.stopping import EarlyStopping
 from recsys_book.utils import (
     get_device,
@@ -229,7 +230,7 @@ def fit(
     callbacks: Iterable[Callable] = (),
     validate_start: bool = False,
     adversary=None,
-    exclude_by: str = "user",
+    exclude_by: str | None = None,
     train_inputs: dict[str, torch.Tensor] | None = None,
     params=None,
     cpu_threads: int | None = None,
@@ -307,10 +308,7 @@ def fit(
         contract["neg_reduce"] if neg_reduce is None else neg_reduce,
     )
     train = split.train
-    if exclude_by not in train.df:
-        raise ValueError(
-            f"exclude_by={exclude_by!r} is not a column of the training data ({list(train.df.columns)})"
-        )
+    exclude_by = negatives_group(model, train.df, exclude_by)
     users = torch.tensor(train.df["user"].to_numpy(), dtype=torch.long, device=dev)
     items = torch.tensor(train.df["item"].to_numpy(), dtype=torch.long, device=dev)
     groups = torch.tensor(train.df[exclude_by].to_numpy(), dtype=torch.long, device=dev)

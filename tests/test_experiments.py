@@ -63,11 +63,11 @@ def test_reproduce_masr_smoke(tmp_path):
     assert not by.index.str.startswith("ML-100k").any()
     assert {"test HR@10", "test NDCG@10", "valid NDCG@10"} <= set(rows)
     assert rows["test HR@10"].between(0, 1).all()
-    # --quick: 2 BPR epochs, 1 APR epoch, MDR's L2 weight 0 only; the side chosen on validation
-    assert by.loc["planted: MDR", "config"] == '{"dim": 32, "lr": 0.01, "reg": 0.0}'
+    # --quick: 2 BPR epochs, 1 APR epoch, one seed, the first value of each grid (lr 1e-3, L2 0)
+    assert by.loc["planted: MDR", "config"] == '{"dim": 32, "lr": 0.001, "reg": 0.0}'
     assert by.loc["planted: MDR", "max_epochs"] == 2 and by.loc["planted: AMDR", "max_epochs"] == 1
     assert '"noise": "fixed", "reg": 0.0' in by.loc["planted: A(fixed)MDR", "config"]
-    assert by.loc["planted: MF-BPR", "config"] == '{"dim": 32, "lr": 0.01, "side": "user"}'  # first side only
+    assert by.loc["planted: MF-BPR", "config"] == '{"dim": 32, "lr": 0.001, "side": "user"}'  # first side only
     assert by["test PMI r"].notna().sum() == 4  # MASS and its three attention variants
     md = (tmp_path / "masr_smoke.md").read_text()
     assert "reproduce masr --quick" in md and "## planted playlists" in md

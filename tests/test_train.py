@@ -311,3 +311,30 @@ def test_k_beyond_the_ranked_list_is_refused_with_its_size(split):
     pop = MFBPR(full.n_users, full.n_items, 4)
     with pytest.raises(ValueError, match=r"K=10000 is more than the 30 items \(the catalogue\)"):
         evaluate(pop, full.test, ks=(10_000,))
+
+
+def test_negatives_avoid_the_declared_or_the_splits_group():
+    """exclude_by is declared like the loss: MDR/MASS say "playlist"; a model that declares
+    nothing gets the split's group ("playlist" where the data has playlists, else "user");
+    an explicit fit(exclude_by=...) wins, and a missing column is a clear error."""
+    from recsys_book.data import planted_playlists, playlist_holdout
+    from recsys_book.models.base import negatives_group
+    from recsys_book.models.mahalanobis import MDR, n_playlists
+
+    inter, _ = planted_playlists(n_users=30, n_songs=90, n_themes=5, seed=1)
+    pl = playlist_holdout(inter, n_negatives=20, seed=0)
+    users = leave_one_out(planted_implicit(n_users=40, n_items=50, seed=0)[0], n_negatives=5, seed=0)
+    mdr = MDR(pl.n_users, pl.n_items, n_playlists(pl), 8)
+    mf = MFBPR(pl.n_users, pl.n_items, 8)
+    assert negatives_group(mdr, pl.train.df) == "playlist" == negatives_group(mf, pl.train.df)
+    assert negatives_group(mf, users.train.df) == "user"
+    assert negatives_group(mdr, pl.train.df, "user") == "user"  # explicit wins
+    with pytest.raises(ValueError, match="'playlist' is not a column.*playlist_holdout"):
+        negatives_group(mdr, users.train.df)
+    # the declaration is what fit uses: the same history as saying it, another when overridden
+    runs = {}
+    for name, kw in {"declared": {}, "said": {"exclude_by": "playlist"}, "by user": {"exclude_by": "user"}}.items():
+        torch.manual_seed(0)  # the same initial weights
+        m = MDR(pl.n_users, pl.n_items, n_playlists(pl), 8)
+        runs[name] = fit(m, pl, **_quiet(epochs=2, batch_size=64, n_negatives=2, **kw))["loss"].tolist()
+    assert runs["declared"] == runs["said"] != runs["by user"]

@@ -102,7 +102,7 @@ def _train(ds, make, apr=False, pmi=False):
             cap = b.apr_epochs if apr else b.epochs
             adv = APR(cfg["eps"], cfg["noise"]) if "noise" in cfg else None
             hist = fit(model, split, lr=cfg["lr"], epochs=cap, reg=cfg.get("reg", 0.0), adversary=adv,
-                       batch_size=256, n_negatives=4, exclude_by="playlist", progress=False, seed=seed,
+                       batch_size=256, n_negatives=4, progress=False, seed=seed,
                        patience=b.patience, validate_start=apr)  # fmt: skip
             best = hist.attrs.get("best_epoch")
         test = evaluate(model, split.test)

@@ -33,6 +33,10 @@ it, so that a call site does not repeat it:
   ``margin``: the hinge margin; ``neg_reduce``: ``"mean"`` over the sampled negatives or
   ``"max"`` (the hardest one). Class attributes, overridable per instance; an explicit
   ``fit(loss=..., margin=..., neg_reduce=...)`` overrides the declaration for one run.
+* ``exclude_by``: whose items a sampled negative must avoid, a column of the training data:
+  ``"playlist"`` for models of a playlist's songs (MDR, MASS), ``None`` (default) for the
+  split to decide: ``"playlist"`` where the training data has playlists, else ``"user"``
+  (:func:`negatives_group`); ``fit(exclude_by=...)`` overrides it for one run.
 * hooks, exactly these names (:data:`HOOKS`): ``regularization(users, items, **inputs) ->
   scalar`` (the L2 term of its paper; ``fit`` adds ``reg *`` it, and ``reg > 0`` on a model
   without it is an error) and ``post_step() -> None`` (after every optimiser step, e.g. a
@@ -219,6 +223,7 @@ class Recommender(nn.Module):
     loss = "bpr"
     margin: float = 0.5
     neg_reduce: str = "mean"
+    exclude_by: str | None = None
     #: upper bound on the floats a chunk of :meth:`score_in_chunks` may materialise
     max_score_elements: int = 1 << 23
 
@@ -316,7 +321,22 @@ def training_contract(model: nn.Module) -> dict:
         "neg_reduce": reduce,
         "regularization": getattr(model, "regularization", None),
         "post_step": getattr(model, "post_step", None),
+        "exclude_by": getattr(model, "exclude_by", None),
     }
+
+
+def negatives_group(model: nn.Module, train_df, exclude_by: str | None = None) -> str:
+    """The training-data column whose items a sampled negative avoids: ``exclude_by`` when
+    given, else the model's declaration, else ``"playlist"`` where ``train_df`` has playlists
+    and ``"user"`` otherwise. A name that is not a column is an error that says which are."""
+    col = exclude_by or getattr(model, "exclude_by", None) or ("playlist" if "playlist" in train_df else "user")
+    if col not in train_df:
+        raise ValueError(
+            f"exclude_by={col!r} is not a column of the training data ({list(train_df.columns)}); "
+            f"{type(model).__name__} needs a split that has it"
+            + (" (build it with playlist_holdout)" if col == "playlist" else "")
+        )
+    return col
 
 
 class ClosedForm(Recommender):

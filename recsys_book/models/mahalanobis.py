@@ -64,7 +64,7 @@ def _check_playlist(model: str, playlist) -> torch.Tensor:
     if playlist is None:
         raise ValueError(
             f"{model} needs inputs['playlist'] (the playlist id of each row); build the split with "
-            "playlist_holdout(inter) and train with fit(model, split, exclude_by='playlist')."
+            "playlist_holdout(inter) (fit then excludes each playlist's songs from its negatives)."
         )
     return playlist
 
@@ -99,6 +99,8 @@ class MDR(Recommender):
     ``learn_metric=False`` freezes B1 = B2 = 1 (squared Euclidean, a CML-like model with a
     song bias) for the Mahalanobis-vs-Euclidean comparison.
     """
+
+    exclude_by = "playlist"  # negatives avoid the playlist's songs (fit reads it)
 
     def __init__(
         self,
@@ -193,6 +195,8 @@ class MASS(Recommender):
     Inputs: ``context`` (B, L) member songs padded with ``n_items``, ``context_mask`` (B, L),
     and ``playlist`` (B,) for ``query`` "playlist"/"both".
     """
+
+    exclude_by = "playlist"  # negatives avoid the playlist's songs (fit reads it)
 
     def __init__(
         self,
