@@ -237,14 +237,15 @@ class ResultsFile:
         return self._rows.copy()
 
     def has(self, row: Row, code: str | None = None) -> bool:
-        """Whether a row with the same model, configuration and seed was written by the
-        same code (``code``: default this checkout's :func:`code_hash`)."""
+        """Whether a row with the same dataset, model, configuration and seed was written by
+        the same code (``code``: default this checkout's :func:`code_hash`)."""
         if self._rows.empty:
             return False
         model, cfg, seed = row.key()
         r = self._rows
         hit = (
-            (r["model"] == model)
+            (r["dataset"] == row.dataset)
+            & (r["model"] == model)
             & (r["config"] == cfg)
             & (r["seed"].astype(int) == seed)
             & (r["code"] == (code or code_hash()))
@@ -252,7 +253,7 @@ class ResultsFile:
         return bool(hit.any())
 
     def add(self, row: Row) -> dict:
-        """Append ``row`` (replacing an earlier row of the same model, config and seed)."""
+        """Append ``row`` (replacing an earlier row of the same dataset, model, config and seed)."""
         if bool(row.smoke) != self.smoke:
             raise ValueError(
                 f"a {'smoke' if row.smoke else 'real'} row cannot go to {self.path}: "
@@ -263,7 +264,8 @@ class ResultsFile:
         model, cfg, seed = row.key()
         r = self._rows
         if not r.empty:
-            same = (r["model"] == model) & (r["config"] == cfg) & (r["seed"].astype(int) == seed)
+            same = (r["dataset"] == row.dataset) & (r["model"] == model) & (r["config"] == cfg)
+            same &= r["seed"].astype(int) == seed
             r = r[~same]
         df = pd.concat([r, pd.DataFrame([rec])], ignore_index=True) if not r.empty else pd.DataFrame([rec])
         df = df.reindex(columns=_order(df.columns))

@@ -296,3 +296,30 @@ def test_a_verdict_needs_the_paired_test_over_seeds(tmp_path):
     runner.main(exp, ["--out", str(tmp_path / "one"), "--seeds", "1"], log=lambda *a: None)
     one = runner.judge(exp, read(tmp_path / "one" / "toy.csv"))
     assert all("untested" in j["verdict"] for j in one)
+    table = runner.judged(exp, read(tmp_path / "toy.csv")).set_index("winner")
+    assert table.at["W", "verdict"] == "holds" and table.at["W", "seeds"] == 3
+    assert table.at["W", "winner mean"] == pytest.approx(sum(lead["W"]) / 3)
+    assert table.at["N", "p"] == pytest.approx(v["N"]["p"])
+
+
+def test_rows_of_several_datasets_get_a_section_each_and_are_judged_apart(tmp_path):
+    """One file, two datasets (qualse's layout): W leads on dataset a and trails on b; each
+    section judges its own rows (a mixed judgement would see seeds of both)."""
+    lead = {"a": {"W": [0.7, 0.8, 0.9], "L": [0.5, 0.6, 0.7]}, "b": {"W": [0.5, 0.6, 0.7], "L": [0.7, 0.8, 0.9]}}
+
+    def make(ds):
+        def run(split, cfg, seed, quick, parts):
+            return Outcome({"NDCG@10": 0.5}, {"HR@10": lead[ds][cfg["m"]][seed]}, best_epoch=2, max_epochs=10)
+
+        return Experiment(
+            "two", "Two", "toy", lambda a: (None, f"data {ds}"),
+            tuple(Candidate(m, run=run, grid={"m": [m]}) for m in ("W", "L")),
+            claims=(Claim("W", "L", "test HR@10", "W beats L"),), metrics=("test HR@10",), seeds=3,
+        )
+
+    for ds in "ab":
+        runner.main(make(ds), ["--out", str(tmp_path)], log=lambda *a: None)
+    md = (tmp_path / "two.md").read_text()
+    a, b = md.split("## data a")[1].split("## data b")
+    assert "| W beats L: W > L | HR@10 0.800 vs 0.600 | holds |" in a
+    assert "| W beats L: W > L | HR@10 0.600 vs 0.800 | does NOT hold |" in b

@@ -234,13 +234,13 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
                 for t in trials:
                     _one(exp, cand, ctx, store, t, seeds[0], kept, keep, log)
                 configs += trials
-                cfg = _choose(exp, store, cand.name, seeds[0], trials)
+                cfg = _choose(exp, store, ctx.dataset, cand.name, seeds[0], trials)
         else:
             configs = cand.configs(a.quick, base)
             for c in configs:
                 _one(exp, cand, ctx, store, c, seeds[0], kept, keep, log)
         # choose on validation (rows of the first seed), then the other seeds
-        cfg = _choose(exp, store, cand.name, seeds[0], configs)
+        cfg = _choose(exp, store, ctx.dataset, cand.name, seeds[0], configs)
         ctx.chosen[cand.name] = cfg
         if cand.seeds:
             for s in seeds[1:]:
@@ -256,11 +256,13 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
     return rows[rows["seed"].astype(int).isin(seeds) & rows["model"].isin([c.name for c in cands])]
 
 
-def _choose(exp, store, name: str, seed: int, configs: list[dict]) -> dict:
-    """The configuration among ``configs`` with the best validation metric at ``seed``."""
+def _choose(exp, store, dataset: str, name: str, seed: int, configs: list[dict]) -> dict:
+    """The configuration among ``configs`` with the best validation metric at ``seed`` (rows
+    of ``dataset`` only: a file may hold several)."""
     keys = {Row("", "", "", "", c).key()[1]: c for c in configs}
     rows = store.rows
-    mine = rows[(rows["model"] == name) & (rows["seed"].astype(int) == seed) & rows["config"].isin(keys)]
+    mine = rows[(rows["dataset"] == dataset) & (rows["model"] == name) & (rows["seed"].astype(int) == seed)]
+    mine = mine[mine["config"].isin(keys)]
     if mine.empty or exp.select_on is None or exp.select_on not in mine:
         return configs[0]
     return keys[_selected(mine, exp.select_on)["config"].iloc[0]]
@@ -341,6 +343,18 @@ def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
             verdict = "holds" if holds else "does NOT hold"
         out.append({"claim": c, "verdict": verdict, "a": pa.mean(), "b": pb.mean(), "p": p, "n": len(common)})
     return out
+
+
+def judged(exp: Experiment, rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`judge` as a table (what a chapter displays from committed rows): one line per
+    claim with winner, loser, metric, says, the two means, seeds, the paired t-test's p and
+    the verdict."""
+    return pd.DataFrame([
+        {"winner": v["claim"].winner, "loser": v["claim"].loser, "metric": v["claim"].metric,
+         "says": v["claim"].says, "winner mean": v["a"], "loser mean": v["b"], "seeds": v["n"],
+         "p": v["p"], "verdict": v["verdict"]}
+        for v in judge(exp, rows)
+    ], columns=["winner", "loser", "metric", "says", "winner mean", "loser mean", "seeds", "p", "verdict"])  # fmt: skip
 
 
 def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
