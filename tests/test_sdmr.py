@@ -92,6 +92,18 @@ def test_attention_is_softmax_of_minus_distance():
     torch.testing.assert_close(a, torch.softmax(-z, -1))
 
 
+def test_attend_is_the_one_masked_softmax_with_padding_and_empty_rows():
+    """SDM.attend (its mask terms shared by every hop) gives the values of nn.masked_softmax."""
+    from recsys_book.nn import masked_softmax
+
+    torch.manual_seed(0)
+    z = torch.randn(3, 4, 5) * 10
+    mask = torch.tensor([[1, 1, 0, 1, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    a = SDM.attend(z, mask)
+    torch.testing.assert_close(a, masked_softmax(-z, mask))
+    assert (a[1] == 0).all() and (a[0][:, ~mask[0]] == 0).all()
+
+
 def test_one_context_item_gives_attention_one_and_sdp_form():
     """Eq. (13) with |T| = 1: a = 1 and e = square(r), so o = w_e^T square(r) + b_e."""
     m = SDM(U, I, dim=D, hops=3)

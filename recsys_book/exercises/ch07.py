@@ -24,7 +24,7 @@ from typing import Callable
 import torch
 
 from recsys_book.models import quaternion as Q
-from recsys_book.models.qualse import masked_softmax
+from recsys_book.nn import masked_softmax
 
 _NOT_YET = "{}: not answered yet (your function returned None)"
 

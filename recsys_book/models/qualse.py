@@ -75,13 +75,7 @@ from torch import nn
 
 from recsys_book.models import quaternion as Q
 from recsys_book.models.base import Recommender
-
-
-def masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """Softmax over ``dim`` with mask True = keep; fully masked slices give zeros, not NaN.
-    (Private copy of the planned recsys_book.nn.masked_softmax, same signature.)"""
-    x = logits.masked_fill(~mask, -torch.inf)
-    return torch.nan_to_num(torch.softmax(x, dim=dim), nan=0.0).masked_fill(~mask, 0.0)
+from recsys_book.nn import masked_softmax
 
 
 def _check_inputs(ctx, mask, n_items: int, name: str):

@@ -41,6 +41,8 @@ import math
 import torch
 from torch import nn
 
+from recsys_book.nn import masked_softmax
+
 __all__ = [
     "split",
     "join",
@@ -166,10 +168,7 @@ def cw_softmax(x: torch.Tensor, dim: int, mask: torch.Tensor | None = None) -> t
         raise ValueError("cw_softmax normalises over positions, not over the component dim")
     if mask is None:
         return torch.softmax(x, dim=dim)
-    m = mask.unsqueeze(-1).expand_as(x)
-    logits = x.masked_fill(~m, -torch.inf)
-    out = torch.softmax(logits, dim=dim)
-    return torch.nan_to_num(out, nan=0.0).masked_fill(~m, 0.0)
+    return masked_softmax(x, mask.unsqueeze(-1).expand_as(x), dim=dim)
 
 
 def cw_cat(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -352,7 +352,9 @@ class SDM(Recommender):
         """a_ijk = exp(-z_ijk) / sum_p exp(-z_ijp) over real context items, Eq. (10).
 
         z (B, C, s), mask (B, s). Padded slots get exactly 0; a row without any real
-        context item gets all zeros (no NaN, no gradient through the padding)."""
+        context item gets all zeros (no NaN, no gradient through the padding): the values of
+        :func:`recsys_book.nn.masked_softmax` of -z (a test), with the mask terms built once
+        per batch and shared by every hop (:meth:`_mask_terms`)."""
         bias, keep = SDM._mask_terms(mask, z.dtype)
         return torch.softmax(bias - z, dim=-1) * keep  # (B, C, s)
 
