@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from recsys_book.exercises import NotAnswered, check, close, rejects
+from recsys_book.exercises import NotAnswered, check, close, rejects, try_it
 from recsys_book.models.corml import full_mahalanobis_sq
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
@@ -208,3 +208,25 @@ def test_close_compares_shapes_and_structures():
     assert close((1.0, {"a": 2.0}), (1.0 + 1e-9, {"a": 2.0}))
     assert not close({"a": 1.0}, {"b": 1.0})
     assert close(float("inf"), math.inf) and not close(float("inf"), 1e300)
+
+
+def _all_checkers():
+    import inspect
+
+    for i in range(10):
+        mod = importlib.import_module(f"recsys_book.exercises.ch{i:02d}")
+        for name, fn in vars(mod).items():
+            if name.startswith("check_") and inspect.isfunction(fn) and fn.__module__ == mod.__name__:
+                n = sum(p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD
+                        for p in inspect.signature(fn).parameters.values())  # fmt: skip
+                yield pytest.param(fn, n, id=f"ch{i:02d}.{name}")
+
+
+@pytest.mark.parametrize("check_fn,n_answers", list(_all_checkers()))
+def test_every_checker_follows_one_convention_for_an_unanswered_stub(check_fn, n_answers):
+    """Every chapter's checkers, one convention: a stub raises NotAnswered (try_it prints
+    'not answered yet'), never a string that reads as a verdict and never 'correct'."""
+    stubs = [lambda *a, **k: None] * n_answers
+    with pytest.raises(NotAnswered):
+        check_fn(*stubs)
+    assert try_it(check_fn, *stubs) is False

@@ -11,8 +11,10 @@
 
 Each checker compares the learner's function with :class:`recsys_book.models.lrml.LRML` on
 random and edge-case inputs, raises ``AssertionError`` naming the failed case with expected
-vs got, returns ``"E<k>: correct"`` when every case passes, and ``"E<k>: not answered yet"``
-when the function returns None. They use no state of the notebook.
+vs got, raises :class:`recsys_book.exercises.NotAnswered` while the function is a stub
+(returns None) and returns True when every case passes (the convention of
+:mod:`recsys_book.exercises`; a notebook prints the verdict with ``try_it``). They use no
+state of the notebook.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Callable
 
 import torch
 
+from recsys_book.exercises import answer
 from recsys_book.models.baselines import CML
 from recsys_book.models.lrml import LRML
 from recsys_book.train import hinge_loss
@@ -98,20 +101,16 @@ def _relation_cases():
     )
 
 
-def check_relation(fn: Callable) -> str:
+def check_relation(fn: Callable) -> bool:
     """E1: ``fn(p (B, d), q (B, d), keys (N, d), memory (N, d)) -> r (B, d)``."""
-    first = True
     for case, p, q, keys, memory in _relation_cases():
-        got = fn(p.clone(), q.clone(), keys.clone(), memory.clone())
-        if got is None and first:
-            return "E1: not answered yet"
-        first = False
+        got = answer(fn, p.clone(), q.clone(), keys.clone(), memory.clone(), name="E1", case=case)
         m = _model(keys, memory, p, q)
         idx = torch.arange(p.shape[0])
         with torch.no_grad():
             want = m.relation(idx, idx)  # pair (user b, item b)
         _compare(case, got, want, "r")
-    return "E1: correct"
+    return True
 
 
 # ---- E2 ------------------------------------------------------------------------------
@@ -150,23 +149,20 @@ def _hinge_cases():
     )
 
 
-def check_hinge(fn: Callable) -> str:
+def check_hinge(fn: Callable) -> bool:
     """E2: ``fn(p, q_pos, q_neg, keys, memory, margin, reuse) -> scalar`` (mean hinge)."""
-    first = True
     for case, p, qp, qn, keys, memory, margin, reuse in _hinge_cases():
-        got = fn(p.clone(), qp.clone(), qn.clone(), keys.clone(), memory.clone(), margin, reuse)
-        if got is None and first:
-            return "E2: not answered yet"
-        first = False
+        got = answer(fn, p.clone(), qp.clone(), qn.clone(), keys.clone(), memory.clone(), margin, reuse,
+                     name="E2", case=case)  # fmt: skip
         want = _library_hinge(p, qp, qn, keys, memory, margin, reuse)
         _compare(case, torch.as_tensor(got, dtype=torch.float64).reshape(()), want, "the loss")
-    return "E2: correct"
+    return True
 
 
 # ---- E3 ------------------------------------------------------------------------------
 
 
-def check_shift(fn: Callable) -> str:
+def check_shift(fn: Callable) -> bool:
     """E3: ``fn(item_weight (I, d), r (d,)) -> (I, d)``: items for CML such that
     CML.score == LRML.score for an LRML with one memory slot r."""
     g = torch.Generator().manual_seed(63)
@@ -175,12 +171,8 @@ def check_shift(fn: Callable) -> str:
         ("r = 0: nothing to shift", _rand((7, 3), g, 0.3), _rand((9, 3), g, 0.3), torch.zeros(1, 3, dtype=torch.float64)),
         ("large relation", _rand((5, 2), g, 0.3), _rand((6, 2), g, 0.3), _rand((1, 2), g, 8.0)),
     ]  # fmt: skip
-    for i, (case, users, items, r) in enumerate(cases):
-        got = fn(items.clone(), r[0].clone())
-        if got is None and i == 0:
-            return "E3: not answered yet"
-        if got is None:
-            raise AssertionError(f"case '{case}': your function returned None")
+    for case, users, items, r in cases:
+        got = answer(fn, items.clone(), r[0].clone(), name="E3", case=case)
         lrml = _model(torch.zeros_like(r), r, users, items)
         cml = CML(users.shape[0], items.shape[0], dim=items.shape[1], clip=False).double()
         got = torch.as_tensor(got, dtype=torch.float64)
@@ -195,4 +187,4 @@ def check_shift(fn: Callable) -> str:
             u = torch.arange(users.shape[0])
             cols = torch.arange(items.shape[0]).expand(users.shape[0], -1)
             _compare(case, cml.score(u, cols), lrml.score(u, cols), "CML's scores (vs LRML's)")
-    return "E3: correct"
+    return True

@@ -18,12 +18,10 @@ from recsys_book.crowdfunding.semantic import bic
 from recsys_book.exercises import check as _check
 
 
-def check(cases, fn, ref, name, equal=None) -> str:
-    """The shared :func:`recsys_book.exercises.check` on ``(label, args)`` pairs; returns
-    ``"<name>: correct (n cases)"`` for the notebook to print."""
-    cases = dict(cases)
-    _check(cases, fn, ref, name, compare=equal)
-    return f"{name}: correct ({len(cases)} cases)"
+def check(cases, fn, ref, name, equal=None) -> bool:
+    """The shared :func:`recsys_book.exercises.check` on ``(label, args)`` pairs: True, or
+    NotAnswered / an AssertionError naming the failed case (print it with ``try_it``)."""
+    return _check(dict(cases), fn, ref, name, compare=equal)
 
 
 def _bic_cases():
@@ -44,7 +42,7 @@ def _bic_cases():
     )
 
 
-def check_bic(fn) -> str:
+def check_bic(fn) -> bool:
     """E1: ``fn(x (N, m), labels (N,), centers (K, m), n) -> float`` equals Eq. (3.1)."""
     return check(_bic_cases(), fn, bic, "E1 (BIC, Eq. 3.1)")
 
@@ -109,7 +107,7 @@ class _Rows:
         return f"{len(pairs)} events {pairs}"
 
 
-def check_observed(fn) -> str:
+def check_observed(fn) -> bool:
     """E2: ``fn(events, projects, tp) -> events`` keeps exactly the rows the library keeps
     (row labels compared; a cutoff day itself is observed)."""
     cases = [
@@ -143,7 +141,7 @@ def _nrmse_ref(y, pred):
     return (rmse / (y.max() - y.min()), rmse / y.mean())
 
 
-def check_nrmse(fn) -> str:
+def check_nrmse(fn) -> bool:
     """E3: ``fn(y, pred) -> (NRMSE@A, NRMSE@B)`` as in Sec. 3.5.1."""
     rng = np.random.default_rng(3)
     y = rng.uniform(20, 400, 50)
