@@ -202,3 +202,31 @@ def test_bad_arguments_raise_clear_errors(split):
         ItemKNN(NU, NI).score_all(torch.tensor([0]))
     with pytest.raises(ValueError, match="built for"):
         ItemKNN(NU + 1, NI).fit(split)
+
+
+def test_playlist_as_user_keeps_the_inner_models_training():
+    """PlaylistAsUser(CML) is CML on playlists: the hinge loss and margin it declares, its
+    unit-ball projection after every step, its scores with the playlist in the user's place
+    (an earlier private wrapper trained it with BPR and never projected)."""
+    from recsys_book.data import planted_playlists, playlist_holdout
+    from recsys_book.models.base import training_contract
+    from recsys_book.models.baselines import PlaylistAsUser
+    from recsys_book.models.mahalanobis import n_playlists
+    from recsys_book.train import fit
+
+    inter, _ = planted_playlists(n_users=30, n_songs=90, n_themes=5, seed=1)
+    split = playlist_holdout(inter, n_negatives=20, seed=0)
+    inner = CML(n_playlists(split), split.n_items, dim=8, init_std=1.0, margin=0.7)
+    model = PlaylistAsUser(inner)
+    c = training_contract(model)
+    assert (c["loss"], c["margin"], c["post_step"] is not None) == ("hinge", 0.7, True)
+    assert training_contract(PlaylistAsUser(MFBPR(n_playlists(split), split.n_items, 8)))["loss"] == "bpr"
+    fit(model, split, epochs=2, batch_size=64, lr=0.05, progress=False)
+    for emb in (inner.user.weight, inner.item.weight):
+        assert float(emb.norm(dim=1).max()) <= 1.0 + 1e-5  # projected (init_std 1 starts outside)
+    ev = split.test
+    torch.testing.assert_close(
+        model.score(ev.users, ev.candidates, **ev.inputs), inner.score(ev.inputs["playlist"], ev.candidates)
+    )
+    with pytest.raises(ValueError, match="inputs\\['playlist'\\]"):
+        model.score(ev.users, ev.candidates)

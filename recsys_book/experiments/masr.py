@@ -48,8 +48,8 @@ from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
 from recsys_book.evaluate import evaluate
 from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, main as _main
-from recsys_book.models.base import Popularity, Recommender
-from recsys_book.models.baselines import CML, MFBPR
+from recsys_book.models.base import Popularity
+from recsys_book.models.baselines import CML, MFBPR, PlaylistAsUser
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists, pmi_attention_correlation
 from recsys_book.models.memory import CMN, FISM
 from recsys_book.results import config_text, markdown_table, mean_std, selected
@@ -62,17 +62,6 @@ DATASETS = {  # row prefix -> (--datasets value, description)
 PAPER = ("dissertation", "Tables 4.4-4.6")
 EPOCHS, PATIENCE, LRS = 50, 5, [1e-3, 1e-4, 1e-2]  # the dissertation's budget and lr grid (+1e-2)
 ATTENTION = ("nonmem-dot", "nonmem-metric", "mem-dot")
-
-
-class _PlaylistAsUser(Recommender):
-    """Run a user-song baseline on playlists: the playlist id plays the user."""
-
-    def __init__(self, inner):
-        super().__init__(inner.n_users, inner.n_items)
-        self.inner = inner
-
-    def score(self, users, items, playlist=None, **inputs):
-        return self.inner.score(playlist, items)
 
 
 def data(args):
@@ -121,7 +110,7 @@ def _side(cls):
     def make(split, cfg, parts):
         if cfg["side"] == "user":
             return cls(*_n(split), cfg["dim"])
-        return _PlaylistAsUser(cls(n_playlists(split), split.n_items, cfg["dim"]))
+        return PlaylistAsUser(cls(n_playlists(split), split.n_items, cfg["dim"]))
 
     return make
 

@@ -26,6 +26,9 @@ Closed form (their own ``fit``; same ``score`` interface):
   WSDM 2020 ("ADMM SLIM") instead of the original per-column coordinate descent.
 
 EASE (Steck 2019) lives in :mod:`recsys_book.models.linear`.
+
+On playlists (dissertation Sec. 4.3.4: user-song and playlist-song baselines, the better one
+reported): :class:`PlaylistAsUser` runs any of them with the playlist id in the user's place.
 """
 
 from __future__ import annotations
@@ -117,6 +120,44 @@ class CML(Recommender):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, loss={self.loss}, margin={self.margin:g}"
+
+
+class PlaylistAsUser(Recommender):
+    """A user-item model run on playlists: the playlist id (``inputs["playlist"]``, from
+    :func:`recsys_book.data.playlist_holdout`) plays the user, so ``inner`` is built with
+    ``n_users = n_playlists(split)``. The inner model's training declarations (loss, margin,
+    negative reduction) and hooks (``post_step``, e.g. CML's unit-ball projection;
+    ``regularization``) are its own: ``PlaylistAsUser(CML(...))`` is CML, hinge and ball
+    included. Negatives avoid the playlist's songs (``exclude_by``)."""
+
+    exclude_by = "playlist"
+
+    def __init__(self, inner: Recommender):
+        super().__init__(inner.n_users, inner.n_items)
+        self.inner = inner
+        for name in ("loss", "margin", "neg_reduce"):  # per instance: the contract reads them
+            setattr(self, name, getattr(inner, name, getattr(Recommender, name, None)))
+        if getattr(inner, "post_step", None) is not None:
+            self.post_step = inner.post_step
+        if getattr(inner, "regularization", None) is not None:
+            self.regularization = lambda users, items, playlist=None, **inputs: inner.regularization(
+                _playlists(playlist), items
+            )
+
+    def score(self, users, items, playlist=None, **inputs):
+        return self.inner.score(_playlists(playlist), items)
+
+    def extra_repr(self) -> str:
+        return f"playlists as users of {type(self.inner).__name__}"
+
+
+def _playlists(playlist):
+    if playlist is None:
+        raise ValueError(
+            "PlaylistAsUser needs inputs['playlist'] (the playlist id of each row): build the "
+            "split with playlist_holdout(inter)"
+        )
+    return playlist
 
 
 # ---- neighbourhood and linear baselines (closed form) -----------------------------------
