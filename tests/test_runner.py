@@ -323,3 +323,30 @@ def test_rows_of_several_datasets_get_a_section_each_and_are_judged_apart(tmp_pa
     a, b = md.split("## data a")[1].split("## data b")
     assert "| W beats L: W > L | HR@10 0.800 vs 0.600 | holds |" in a
     assert "| W beats L: W > L | HR@10 0.600 vs 0.800 | does NOT hold |" in b
+
+
+def test_rerun_refreshes_the_named_models_rows_and_keeps_the_rest(tmp_path):
+    """--rerun NAME: after a fix to one model, its rows of the real table are trained again
+    (the others are kept, not retrained) and the table shows every model."""
+    calls = []
+    score = {"A": 0.5, "B": 0.6}
+
+    def run(split, cfg, seed, quick, parts):
+        calls.append(cfg["m"])
+        return Outcome({"NDCG@10": score[cfg["m"]]}, {"HR@10": score[cfg["m"]]}, best_epoch=1, max_epochs=5)
+
+    exp = Experiment("re", "Re", "toy", lambda a: (None, "toy"),
+                     tuple(Candidate(m, run=run, grid={"m": [m]}) for m in score), seeds=2)  # fmt: skip
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    assert sorted(calls) == ["A", "A", "B", "B"]
+    calls.clear()
+    score["B"] = 0.9  # the fix
+    runner.main(exp, ["--out", str(tmp_path), "--rerun", "B"], log=lambda *a: None)
+    assert calls == ["B", "B"]
+    rows = read(tmp_path / "re.csv").set_index(["model", "seed"])
+    assert len(rows) == 4 and (rows.loc["B", "test HR@10"] == 0.9).all() and (rows.loc["A", "test HR@10"] == 0.5).all()
+    md = (tmp_path / "re.md").read_text()
+    assert "| A |" in md and "| B |" in md and "Rows of B rerun" in md and not (tmp_path / "re_smoke.csv").exists()
+    for bad in (["--rerun", "C"], ["--rerun", "B", "--quick"]):
+        with pytest.raises(SystemExit):
+            runner.main(exp, ["--out", str(tmp_path), *bad], log=lambda *a: None)

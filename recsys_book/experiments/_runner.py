@@ -12,7 +12,10 @@ claims it judges. :func:`main` is its whole command line; :func:`run` does the r
   so an interrupted reproduction keeps its finished rows, and a rerun skips rows already
   written by the same code for the same configuration and seed (``--force`` reruns them);
 * **file names decided here only**: ``--quick``, ``--planted`` and ``--models`` are smoke
-  runs and write ``<name>_smoke.csv``/``.md``; a smoke row cannot enter a real table.
+  runs and write ``<name>_smoke.csv``/``.md``; a smoke row cannot enter a real table;
+* **``--rerun NAME ...``**: the named candidates' rows of the real table are rerun by this
+  code (e.g. after a fix to one baseline) and the rest of the table is kept; each row
+  records the commit and code that wrote it, so the table says it was written by two.
 
 A flow that needs its own loop (fusing trained parts, cross-validation, an EM algorithm)
 declares a candidate with ``run=`` instead of ``build=``: it returns its rows' metrics.
@@ -221,7 +224,8 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
     built from); returns the rows of this run's seeds."""
     a = ctx.args
     seeds = [a.seed + k for k in range(a.seeds)]
-    cands = _needed(exp, a.models)
+    rerun = getattr(a, "rerun", None)
+    cands = [exp.candidate(n) for n in rerun] if rerun else _needed(exp, a.models)
     later = {d for c in cands for d in c.depends_on}
     for cand in cands:
         base = ctx.chosen.get(cand.grid_from) if cand.grid_from else None
@@ -275,7 +279,7 @@ def _selected(rows: pd.DataFrame, on: str | None) -> pd.DataFrame:
 def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     a = ctx.args
     row = Row(exp.name, exp.protocol, ctx.dataset, cand.name, cfg, seed, smoke=store.smoke)
-    if store.has(row) and not a.force:
+    if store.has(row) and not (a.force or getattr(a, "rerun", None)):
         log(f"{cand.name:<28} {config_text(cfg)} seed {seed}: already written, skipped")
         return
     model, valid, test, best, cap, seconds = _fit_one(exp, cand, ctx, cfg, seed)
@@ -372,6 +376,9 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
     ]
     if smoke:
         lines += ["", "**A smoke run (`--quick`, planted data or a subset): not the reproduction.**"]
+    if getattr(a, "rerun", None):
+        lines += ["", f"Rows of {', '.join(a.rerun)} rerun by this command; the other rows kept from "
+                  "the run before (each row's `commit` and `code` say which code wrote it)."]  # fmt: skip
     if exp.generic_table:
         lines += [
             "",
@@ -461,6 +468,9 @@ def parser(exp: Experiment) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="folder for the tables (default ./results)")
     p.add_argument("--force", action="store_true", help="rerun rows already written by this code")
     p.add_argument("--models", nargs="+", default=None, help="a subset (a smoke run): " + ", ".join(c.name for c in exp.candidates))
+    p.add_argument("--rerun", nargs="+", default=None, metavar="MODEL",
+                   help="rerun these models' rows of the real table with this code, keep the others "
+                        "(models built from other candidates cannot be rerun alone)")  # fmt: skip
     if exp.planted:
         p.add_argument("--planted", action="store_true", help="planted data instead of the real dataset")
     if exp.options is not None:
@@ -477,10 +487,16 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
         args.seeds = exp.quick_seeds if args.quick and exp.quick_seeds is not None else exp.seeds
     if args.seeds < 1:
         p.error(f"--seeds must be at least 1, got {args.seeds}")
-    if args.models is not None:
-        bad = [m for m in args.models if m not in {c.name for c in exp.candidates}]
+    for opt in ("models", "rerun"):
+        bad = [m for m in getattr(args, opt) or () if m not in {c.name for c in exp.candidates}]
         if bad:
             p.error(f"unknown model(s) {bad}; choose from {[c.name for c in exp.candidates]}")
+    if args.rerun:
+        if args.models is not None or args.quick or getattr(args, "planted", False):
+            p.error("--rerun refreshes rows of the real table: it cannot be combined with --models, --quick or --planted")
+        built = [c.name for c in map(exp.candidate, args.rerun) if c.depends_on or c.grid_from]
+        if built:
+            p.error(f"{built} are built from other candidates' trained models or choices: rerun the whole table")
     smoke = bool(args.quick or getattr(args, "planted", False) or args.models is not None)
     try:
         store = ResultsFile(args.out, exp.name, smoke, replace=args.force)
@@ -491,6 +507,11 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
     split, dataset = exp.data(args)
     ctx = Context(args, split, dataset, command=f"{PROG} {exp.name}" + (f" {' '.join(argv)}" if argv else ""))
     rows = run(exp, ctx, store, log=log)
+    if args.rerun:  # the table shows every model of the file, not only the rerun ones
+        all_rows = store.rows
+        seeds = [args.seed + k for k in range(args.seeds)]
+        names = [c.name for c in exp.candidates]
+        rows = all_rows[all_rows["seed"].astype(int).isin(seeds) & all_rows["model"].isin(names)]
     ctx.seconds = time.perf_counter() - t0
     md = markdown(exp, rows, ctx)
     write_text_atomic(Path(args.out) / f"{stem(exp.name, smoke)}.md", md)
