@@ -18,41 +18,44 @@ _spec.loader.exec_module(sol)
 
 
 def test_solutions_pass():
-    assert ch06.check_relation(sol.relation) is True
+    assert ch06.check_attention_entropy(sol.attention_entropy) is True
     assert ch06.check_hinge(sol.hinge) is True
     assert ch06.check_shift(sol.shift) is True
 
 
 def test_unanswered_stubs_are_reported_not_failed():
     # the shared convention: a stub is NotAnswered (try_it says so), never "correct"
-    for check in (ch06.check_relation, ch06.check_hinge, ch06.check_shift):
+    for check in (ch06.check_attention_entropy, ch06.check_hinge, ch06.check_shift):
         with pytest.raises(NotAnswered):
             check(lambda *a: None)
         assert not try_it(check, lambda *a: None) and not rejects(check, lambda *a: None)
-    assert try_it(ch06.check_relation, sol.relation)
+    assert try_it(ch06.check_attention_entropy, sol.attention_entropy)
 
 
-def _naive_softmax_relation(p, q, keys, memory):
-    e = torch.exp((p * q) @ keys.T)  # no max subtracted: overflows on sharp keys
-    return (e / e.sum(-1, keepdim=True)) @ memory
+def _naive_entropy(p, q, keys, kappa):  # softmax then log: 0 * log 0 = NaN on a one-hot
+    a = torch.softmax(kappa * (p * q) @ keys.T, -1)
+    return -(a * a.log()).sum(-1)
 
 
-WRONG_RELATIONS = {
-    "sum key p + q": (
-        lambda p, q, k, m: torch.softmax((p + q) @ k.T, -1) @ m,
-        "random pairs",
+WRONG_ENTROPIES = {
+    "forgets the key scale": (lambda p, q, k, kappa: sol.attention_entropy(p, q, k, 1.0), "κ = 100"),
+    "log base 2 (bits, not nats)": (
+        lambda p, q, k, kappa: sol.attention_entropy(p, q, k, kappa) / torch.log(torch.tensor(2.0)),
+        "p = 0",
     ),
-    "no softmax": (lambda p, q, k, m: ((p * q) @ k.T) @ m, "random pairs"),
-    "mean of the memory": (lambda p, q, k, m: m.mean(0).expand(p.shape[0], -1), "random pairs"),
-    "softmax without the max shift": (_naive_softmax_relation, "large keys"),
+    "naive a log a (NaN on a one-hot)": (_naive_entropy, "huge logits"),
+    "p + q instead of p ⊙ q": (
+        lambda p, q, k, kappa: sol.attention_entropy(p + q, torch.ones_like(q), k, kappa),
+        "p = 0",
+    ),
 }
 
 
-@pytest.mark.parametrize("name", list(WRONG_RELATIONS))
-def test_relation_checker_rejects(name):
-    fn, case = WRONG_RELATIONS[name]
+@pytest.mark.parametrize("name", list(WRONG_ENTROPIES))
+def test_entropy_checker_rejects(name):
+    fn, case = WRONG_ENTROPIES[name]
     with pytest.raises(AssertionError, match=case):
-        ch06.check_relation(fn)
+        ch06.check_attention_entropy(fn)
 
 
 def _always_recompute(p, qp, qn, k, m, margin, reuse):
@@ -104,4 +107,4 @@ def test_shift_checker_rejects(fn, case):
 
 def test_messages_say_expected_and_got():
     with pytest.raises(AssertionError, match=r"expected -?\d+\.\d+, got -?\d+\.\d+"):
-        ch06.check_relation(WRONG_RELATIONS["no softmax"][0])
+        ch06.check_attention_entropy(WRONG_ENTROPIES["forgets the key scale"][0])

@@ -15,14 +15,14 @@ def sol(load_solutions):
 
 def test_solutions_pass(sol):
     assert ch09.check_pareto_front(sol.pareto_front) is True
-    assert ch09.check_sign_test(sol.sign_test) is True
+    assert ch09.check_paired_t(sol.paired_t) is True
 
 
 def test_stubs_are_not_answered():
     with pytest.raises(NotAnswered):
         ch09.check_pareto_front(lambda points: None)
     with pytest.raises(NotAnswered):
-        ch09.check_sign_test(lambda a, b: None)
+        ch09.check_paired_t(lambda a, b: None)
 
 
 def test_pareto_checker_rejects_wrong_answers(sol):
@@ -52,27 +52,34 @@ def test_pareto_checker_rejects_wrong_answers(sol):
     assert rejects(ch09.check_pareto_front, unsorted)
 
 
-def test_sign_checker_rejects_wrong_answers(sol):
+def test_paired_t_checker_rejects_wrong_answers(sol):
+    from scipy.stats import norm
+    from scipy.stats import t as student_t
+
+    def population_sd(a, b):  # ddof 0: the spread too small, t too large
+        d = np.asarray(a) - np.asarray(b)
+        t = d.mean() / (d.std() / math.sqrt(d.size))
+        return t, 2 * student_t.sf(abs(t), d.size - 1)
+
+    def normal_tail(a, b):  # a normal instead of Student's t: p too small for few seeds
+        t, _ = sol.paired_t(a, b)
+        return t, 2 * norm.sf(abs(t))
+
     def one_sided(a, b):
-        w, l, p = sol.sign_test(a, b)
-        n = w + l
-        return w, l, (sum(math.comb(n, i) for i in range(l + 1)) / 2**n if n else 1.0)
+        t, p = sol.paired_t(a, b)
+        return t, p / 2
 
-    def ties_as_half(a, b):  # counts ties as half a win and half a loss
-        a, b = np.asarray(a), np.asarray(b)
-        t = int((a == b).sum())
-        w, l = int((a > b).sum()) + t // 2, int((a < b).sum()) + t - t // 2
-        n = w + l
-        return w, l, min(1.0, 2 * sum(math.comb(n, i) for i in range(min(w, l) + 1)) / 2**n)
+    def nan_without_spread(a, b):  # divides by a zero sd
+        d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = d.mean() / (d.std(ddof=1) / math.sqrt(d.size))
+        return t, 2 * student_t.sf(abs(t), d.size - 1)
 
-    def uncapped(a, b):
-        w, l, _ = sol.sign_test(a, b)
-        n = w + l
-        return w, l, (2 * sum(math.comb(n, i) for i in range(min(w, l) + 1)) / 2**n if n else 1.0)
-
-    with pytest.raises(AssertionError, match="A better for every user"):
-        ch09.check_sign_test(one_sided)
-    with pytest.raises(AssertionError, match="ties"):
-        ch09.check_sign_test(ties_as_half)
-    with pytest.raises(AssertionError, match="even split"):
-        ch09.check_sign_test(uncapped)
+    with pytest.raises(AssertionError, match="a clear lead"):
+        ch09.check_paired_t(population_sd)
+    with pytest.raises(AssertionError, match="a clear lead"):
+        ch09.check_paired_t(normal_tail)
+    with pytest.raises(AssertionError, match="a clear lead"):
+        ch09.check_paired_t(one_sided)
+    with pytest.raises(AssertionError, match="no difference at all"):
+        ch09.check_paired_t(nan_without_spread)

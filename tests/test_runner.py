@@ -350,3 +350,20 @@ def test_rerun_refreshes_the_named_models_rows_and_keeps_the_rest(tmp_path):
     for bad in (["--rerun", "C"], ["--rerun", "B", "--quick"]):
         with pytest.raises(SystemExit):
             runner.main(exp, ["--out", str(tmp_path), *bad], log=lambda *a: None)
+
+
+def test_paired_t_test_is_scipys_with_the_no_spread_cases_said():
+    import numpy as np
+    from scipy.stats import ttest_rel
+
+    from recsys_book.results import paired_t_test
+
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 5, 30):
+        a, b = rng.normal(0.4, 0.02, n), rng.normal(0.39, 0.02, n)
+        ref = ttest_rel(a, b)
+        assert paired_t_test(a, b) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-9)
+    assert paired_t_test([0.3, 0.4], [0.3, 0.4]) == (0.0, 1.0)
+    assert paired_t_test([0.5, 0.6], [0.25, 0.35]) == (float("inf"), 0.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        paired_t_test([0.5], [0.4])

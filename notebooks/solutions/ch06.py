@@ -4,8 +4,16 @@ tests/test_exercises_ch06.py with recsys_book.exercises.ch06."""
 import torch
 
 
+def attention_entropy(p, q, keys, key_scale):
+    """E1: H(a) = -Σ_n a_n log a_n, a = softmax(κ K (p ⊙ q)).  p, q (B, d); keys (N, d) -> (B,).
+    log_softmax keeps huge logits finite; a_n log a_n -> 0 where a_n = 0 (exp(-inf) * -inf)."""
+    logits = key_scale * ((p * q) @ keys.T)  # (B, N)
+    log_a = torch.log_softmax(logits, dim=-1)  # (B, N), finite for finite logits
+    return -(log_a.exp() * log_a).sum(-1)  # (B,)
+
+
 def relation(p, q, keys, memory):
-    """E1: r = Σ_n softmax(K (p ⊙ q))_n M_n.  p, q (B, d); keys, memory (N, d) -> (B, d)."""
+    """(Used by E2) r = Σ_n softmax(K (p ⊙ q))_n M_n.  p, q (B, d); keys, memory (N, d) -> (B, d)."""
     s = p * q  # joint key (B, d)
     a = torch.softmax(s @ keys.T, dim=-1)  # (B, N); softmax subtracts the max: no overflow
     return a @ memory  # (B, d)

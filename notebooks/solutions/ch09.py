@@ -15,13 +15,13 @@ def pareto_front(points):
     return sorted(front, key=lambda name: (-points[name][0], name))
 
 
-def sign_test(a, b):
-    """E2: exact two-sided sign test; ties dropped."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    wins, losses = int((a > b).sum()), int((a < b).sum())
-    n = wins + losses
-    if n == 0:
-        return wins, losses, 1.0
-    # exact integers, then one division: no overflow for a few thousand users
-    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1))
-    return wins, losses, min(1.0, float(2 * tail / 2**n))
+def paired_t(a, b):
+    """E2: two-sided paired t-test, (t, p), Student's t with n - 1 degrees of freedom."""
+    from scipy.stats import t as student_t
+
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n, sd = d.size, d.std(ddof=1)  # the sample sd: n - 1 in the denominator
+    if sd == 0:  # every seed gives the same gap: no spread to weigh it against
+        return (0.0, 1.0) if d.mean() == 0 else (math.copysign(math.inf, d.mean()), 0.0)
+    t = d.mean() / (sd / math.sqrt(n))
+    return float(t), float(2 * student_t.sf(abs(t), n - 1))

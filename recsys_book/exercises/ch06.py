@@ -1,7 +1,9 @@
 """Chapter 06 (LRML, Tay et al. WWW 2018) exercises: checkers.
 
-* E1 :func:`check_relation`  ``relation(p, q, keys, memory) -> r``: the relation vector
-  r = Σ_n softmax(K (p ⊙ q))_n M_n for a batch of pairs, p, q (B, d), keys, memory (N, d).
+* E1 :func:`check_attention_entropy`  ``attention_entropy(p, q, keys, key_scale) -> H (B,)``:
+  the entropy (nats) of each pair's attention over the N slots, a = softmax(κ K (p ⊙ q)),
+  H = -Σ_n a_n log a_n: log N when the attention is uniform, 0 when one slot takes it all
+  (section 4's "near uniform" made a number, with LRML's key scale κ).
 * E2 :func:`check_hinge`  ``hinge(p, q_pos, q_neg, keys, memory, margin, reuse) -> scalar``:
   LRML's mean hinge max(0, λ + d(u, i⁺) − d(u, i⁻)) over a batch, p (B, d), q_pos (B, d),
   q_neg (B, n, d), with the negative's relation recomputed (``reuse=False``) or taken from
@@ -68,48 +70,32 @@ def _compare(case: str, got, want: torch.Tensor, what: str, atol: float = 1e-8):
 # ---- E1 ------------------------------------------------------------------------------
 
 
-def _relation_cases():
+def _library_entropy(p, q, keys, key_scale):
+    m = _model(keys, torch.zeros_like(keys), p, q)
+    m.key_scale = float(key_scale)
+    with torch.no_grad():
+        a = m.attention_from(p, q)  # (B, N): the library's softmax(κ K (p ⊙ q))
+    return torch.special.entr(a).sum(-1)  # -Σ a log a, with 0 log 0 = 0
+
+
+def _entropy_cases():
     g = torch.Generator().manual_seed(61)
     B, d = 5, 4
-    yield (
-        "random pairs, N = 3",
-        _rand((B, d), g),
-        _rand((B, d), g),
-        _rand((3, d), g),
-        _rand((3, d), g),
-    )
-    yield (
-        "one slot (N = 1): r = M_0",
-        _rand((B, d), g),
-        _rand((B, d), g),
-        _rand((1, d), g),
-        _rand((1, d), g),
-    )
-    yield (
-        "p = 0: uniform attention, r = mean of M",
-        torch.zeros(B, d, dtype=torch.float64),
-        _rand((B, d), g),
-        _rand((4, d), g),
-        _rand((4, d), g),
-    )
-    yield (
-        "large keys (sharp attention, softmax must not overflow)",
-        _rand((B, d), g),
-        _rand((B, d), g),
-        _rand((6, d), g, 1000.0),
-        _rand((6, d), g),
-    )
+    small = (_rand((B, d), g, 0.3), _rand((B, d), g, 0.3))  # unit-ball-sized points: p ⊙ q is small
+    keys = _rand((8, d), g)
+    yield "p = 0: uniform attention, H = log N", torch.zeros(B, d, dtype=torch.float64), small[1], keys, 1.0
+    yield "one slot (N = 1): H = 0", *small, _rand((1, d), g), 1.0
+    yield "unit-ball points, κ = 1 (the paper's): close to log N", *small, keys, 1.0
+    yield "κ = 100: sharper attention, lower entropy", *small, keys, 100.0
+    yield "huge logits: one slot takes all, H = 0 without NaN", _rand((B, d), g), _rand((B, d), g), keys, 1e6
 
 
-def check_relation(fn: Callable) -> bool:
-    """E1: ``fn(p (B, d), q (B, d), keys (N, d), memory (N, d)) -> r (B, d)``."""
-    for case, p, q, keys, memory in _relation_cases():
-        got = answer(fn, p.clone(), q.clone(), keys.clone(), memory.clone(), name="E1", case=case)
-        m = _model(keys, memory, p, q)
-        idx = torch.arange(p.shape[0])
-        with torch.no_grad():
-            want = m.relation(idx, idx)  # pair (user b, item b)
-        _compare(case, got, want, "r")
+def check_attention_entropy(fn: Callable) -> bool:
+    """E1: ``fn(p (B, d), q (B, d), keys (N, d), key_scale) -> H (B,)`` in nats."""
+    for case, p, q, keys, kappa in _entropy_cases():
+        got = answer(fn, p.clone(), q.clone(), keys.clone(), kappa, name="E1", case=case)
+        want = _library_entropy(p, q, keys, kappa)
+        _compare(case, got, want, "the entropies (nats)", atol=1e-7)
     return True
 
 

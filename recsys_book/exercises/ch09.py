@@ -3,8 +3,10 @@
 E1 ``pareto_front(points) -> list[str]``: the names of the points that no other point beats
    on both coordinates (higher is better on both), best first coordinate first, ties by name
    (checked against :func:`recsys_book.leaderboard.pareto_front`).
-E2 ``sign_test(a, b) -> (wins, losses, p)``: the two-sided exact sign test of paired per-user
-   scores (checked against :func:`recsys_book.leaderboard.sign_test`).
+E2 ``paired_t(a, b) -> (t, p)``: the two-sided paired t-test of two models' scores over the
+   same seeds, the test behind every verdict of the committed tables (checked against
+   :func:`recsys_book.results.paired_t_test`): the sign test of section 6 asks "how many users
+   does A win?", this one "how large is the mean gap against its spread over seeds?".
 
 Inputs are built here with fixed seeds: no state of the notebook is used.
 """
@@ -14,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from recsys_book.exercises import check, close
-from recsys_book.leaderboard import pareto_front, sign_test
+from recsys_book.leaderboard import pareto_front
+from recsys_book.results import paired_t_test
 
 
 def _random_points(seed: int, n: int = 8) -> tuple[dict]:
@@ -60,48 +63,31 @@ def check_pareto_front(fn) -> bool:
     )
 
 
-def _paired(seed: int, n: int, shift: float):
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 4, size=n) / 4  # coarse scores: many ties, as NDCG@10 has (0 for misses)
-    b = np.clip(a + rng.normal(shift, 0.3, size=n).round(1), 0, 1)
-    return a, b
-
-
-SIGN_CASES = {
-    "A better for every user (5 users)": (np.ones(5), np.zeros(5)),
-    "A worse for every user: two-sided, same p": (np.zeros(5), np.ones(5)),
-    "only ties (p = 1, nothing to test)": (np.full(4, 0.5), np.full(4, 0.5)),
-    "ties are dropped, not counted as half wins": (
-        np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]),
-        np.array([0.0, 0.0, 0.0, 0.5, 0.5, 0.5, 0.5]),
-    ),
-    "an even split (p = 1, not above 1)": (
-        np.array([1.0, 0.0, 1.0, 0.0]),
-        np.array([0.0, 1.0, 0.0, 1.0]),
-    ),
-    "943 users, small advantage (ML-100k size)": _paired(0, 943, -0.02),
-    "2000 users, clear advantage (p far below 1e-6)": _paired(1, 2000, -0.1),
-    "12 users, random": _paired(2, 12, 0.0),
+T_CASES = {
+    "5 seeds, a clear lead": ([0.41, 0.43, 0.40, 0.44, 0.42], [0.38, 0.39, 0.38, 0.40, 0.39]),
+    "the lead reversed: t changes sign, p does not": ([0.38, 0.39, 0.38, 0.40, 0.39], [0.41, 0.43, 0.40, 0.44, 0.42]),
+    "5 seeds, within noise": ([0.41, 0.39, 0.42, 0.38, 0.40], [0.40, 0.41, 0.39, 0.40, 0.41]),
+    "2 seeds: one degree of freedom, heavy tails": ([0.50, 0.56], [0.40, 0.42]),
+    "no difference at all: t = 0, p = 1": ([0.3, 0.5, 0.4], [0.3, 0.5, 0.4]),
+    "the same lead on every seed (no spread): t = inf, p = 0": ([0.5, 0.6, 0.7], [0.25, 0.35, 0.45]),
+    "30 seeds, small lead": tuple(np.random.default_rng(9).normal([[0.402], [0.4]], 0.01, (2, 30))),
 }
 
 
-def _same_test(got, want) -> bool:
-    if not isinstance(got, (tuple, list)) or len(got) != 3:
+def _same_t(got, want) -> bool:
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
         return False
-    w, l, p = got
-    return (
-        int(w) == want[0] and int(l) == want[1] and close(float(p), want[2], atol=1e-12, rtol=1e-6)
-    )
+    return close(float(got[0]), want[0], atol=1e-9, rtol=1e-6) and close(float(got[1]), want[1], atol=1e-12, rtol=1e-6)
 
 
-def check_sign_test(fn) -> bool:
-    """E2: ``fn(a, b) -> (wins, losses, p)`` for 1-D arrays of paired scores."""
+def check_paired_t(fn) -> bool:
+    """E2: ``fn(a, b) -> (t, p)`` for two 1-D sequences of paired scores (n >= 2)."""
     return check(
-        SIGN_CASES,
+        T_CASES,
         fn,
-        sign_test,
-        compare=_same_test,
-        name="E2 sign_test",
-        hint="wins = #(a > b), losses = #(a < b); n = wins + losses; "
-        "p = min(1, 2 * sum_{i <= min(wins, losses)} C(n, i) / 2^n); p = 1 when n = 0",
+        paired_t_test,
+        compare=_same_t,
+        name="E2 paired_t",
+        hint="d = a - b; t = mean(d) / (std(d, ddof=1) / sqrt(n)); p = 2 * scipy.stats.t.sf(|t|, n - 1); "
+        "no spread: (0, 1) if every d is 0, else (+-inf, 0)",
     )

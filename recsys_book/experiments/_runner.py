@@ -27,7 +27,6 @@ import argparse
 import itertools
 import json
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -41,6 +40,7 @@ from recsys_book.results import (
     config_text,
     markdown_table,
     mean_std,
+    paired_t_test,
     selected,
     stem,
     still_improving,
@@ -329,12 +329,7 @@ def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
         common = pa.index.intersection(pb.index)
         p = None
         if len(common) >= 2:
-            from scipy.stats import ttest_rel
-
-            d = (pa[common] - pb[common]).to_numpy()
-            with warnings.catch_warnings():  # near-equal pairs: scipy warns of precision loss
-                warnings.simplefilter("ignore", RuntimeWarning)
-                p = 1.0 if (d == d[0]).all() and d[0] == 0 else float(ttest_rel(pa[common], pb[common]).pvalue)
+            p = paired_t_test(pa[common], pb[common])[1]
         holds = pa.mean() > pb.mean()
         stale = bool(still_improving(a).any() or still_improving(b).any())
         if stale:
