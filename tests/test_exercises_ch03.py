@@ -13,7 +13,7 @@ def sol(load_solutions):
 
 def test_solutions_pass(sol):
     assert ch03.check_mdr_distance(sol.my_mdr_distance) is True
-    assert ch03.check_softmin_attention(sol.my_softmin_attention) is True
+    assert ch03.check_attention(sol.my_attention) is True
     assert ch03.check_flexible_noise(sol.my_flexible_noise) is True
 
 
@@ -23,7 +23,7 @@ def test_stubs_say_not_answered(capsys):
 
     for checker in (
         ch03.check_mdr_distance,
-        ch03.check_softmin_attention,
+        ch03.check_attention,
         ch03.check_flexible_noise,
     ):
         with pytest.raises(NotAnswered, match="not answered"):
@@ -53,27 +53,42 @@ def test_mdr_checker_rejects_wrong_answers(sol):
 
 
 def test_attention_checker_rejects_wrong_answers(sol):
-    def softmax_not_softmin(dist, mask):  # attends to the FARTHEST member
-        return sol.my_softmin_attention(-dist, mask)
+    def softmax_not_softmin(qa, m, b4, mask, metric):  # attends to the FARTHEST member
+        if not metric:
+            return sol.my_attention(qa, m, b4, mask, metric)
+        d = (((qa[:, :, None] - m[:, None]) * b4) ** 2).sum(-1)
+        return torch.softmax(d.masked_fill(~mask[:, None], float("-inf")), -1).nan_to_num(0.0)
 
-    def ignores_mask(dist, mask):
-        return torch.softmax(-dist, -1)
+    def euclidean(qa, m, b4, mask, metric):  # forgets the stretch B4
+        return sol.my_attention(qa, m, torch.ones_like(b4), mask, metric)
 
-    def nan_on_empty(dist, mask):
-        return torch.softmax((-dist).masked_fill(~mask[:, None], float("-inf")), -1)
+    def always_metric(qa, m, b4, mask, metric):
+        return sol.my_attention(qa, m, b4, mask, True)
 
-    def naive_exp(dist, mask):  # exp(-d) / sum: 0 / 0 when every distance is large
-        w = torch.exp(-dist) * mask[:, None]
+    def ignores_mask(qa, m, b4, mask, metric):
+        return sol.my_attention(qa, m, b4, torch.ones_like(mask), metric)
+
+    def nan_on_empty(qa, m, b4, mask, metric):
+        logits = torch.einsum("bcd,bld->bcl", qa, m) if not metric else -(((qa[:, :, None] - m[:, None]) * b4) ** 2).sum(-1)
+        return torch.softmax(logits.masked_fill(~mask[:, None], float("-inf")), -1)
+
+    def naive_exp(qa, m, b4, mask, metric):  # exp(logit) / sum: 0/0 or inf/inf for large logits
+        logits = torch.einsum("bcd,bld->bcl", qa, m) if not metric else -(((qa[:, :, None] - m[:, None]) * b4) ** 2).sum(-1)
+        w = torch.exp(logits) * mask[:, None]
         return w / w.sum(-1, keepdim=True).clamp_min(1e-300)
 
-    with pytest.raises(AssertionError, match="'no padding' failed"):
-        ch03.check_softmin_attention(softmax_not_softmin)
+    with pytest.raises(AssertionError, match="'metric \\(softmin of the B4 distance\\), no padding' failed"):
+        ch03.check_attention(softmax_not_softmin)
+    with pytest.raises(AssertionError, match="metric .softmin of the B4 distance"):
+        ch03.check_attention(euclidean)
+    with pytest.raises(AssertionError, match="dot product, no padding"):
+        ch03.check_attention(always_metric)
     with pytest.raises(AssertionError, match="padded playlists"):
-        ch03.check_softmin_attention(ignores_mask)
+        ch03.check_attention(ignores_mask)
     with pytest.raises(AssertionError, match="no member at all"):
-        ch03.check_softmin_attention(nan_on_empty)
-    with pytest.raises(AssertionError, match="large distances"):
-        ch03.check_softmin_attention(naive_exp)
+        ch03.check_attention(nan_on_empty)
+    with pytest.raises(AssertionError, match="far members|large dot products"):
+        ch03.check_attention(naive_exp)
 
 
 def test_noise_checker_rejects_wrong_answers(sol):

@@ -10,10 +10,16 @@ def my_mdr_distance(u, p, s, b1, b2, theta):
     return (e_u * e_u).sum(-1) + (e_p * e_p).sum(-1) + theta  # (B, C)
 
 
-def my_softmin_attention(dist, mask):
-    # Eq. (4.27): softmin over the member axis L, padding -> -inf before, 0 after
-    m = mask[:, None, :].expand_as(dist)  # (B, C, L)
-    logits = (-dist).masked_fill(~m, float("-inf"))
+def my_attention(qa, members, b4, mask, metric):
+    # Eq. (4.26): -||b4 * (qa_k - m_t)||^2 (metric) or qa_k . m_t (dot), (B, C, L)
+    if metric:
+        diff = qa[:, :, None, :] - members[:, None, :, :]  # (B, C, L, d)
+        logits = -((b4 * diff) ** 2).sum(-1)
+    else:
+        logits = torch.einsum("bcd,bld->bcl", qa, members)
+    # Eq. (4.27): softmax over the member axis L, padding -> -inf before, 0 after
+    m = mask[:, None, :].expand_as(logits)  # (B, C, L)
+    logits = logits.masked_fill(~m, float("-inf"))
     alpha = torch.softmax(logits, dim=-1)  # stable: softmax subtracts the max
     return torch.nan_to_num(alpha, nan=0.0) * m  # an all-padding row gives NaN: make it 0
 

@@ -1,12 +1,17 @@
-"""Chapter 03 exercises: MDR's distance, MASS's softmin attention, APR's flexible noise.
+"""Chapter 03 exercises: MDR's distance, MASS's four attention designs, APR's flexible noise.
 
 E1 ``my_mdr_distance(u, p, s, b1, b2, theta) -> o``: o(MDR) of Eq. (4.20) for a batch,
    u, p (B, d), s (B, C, d), b1, b2 (d,), theta (B, C) -> (B, C) (against
    :meth:`recsys_book.models.mahalanobis.MDR.distance` with these weights loaded).
-E2 ``my_softmin_attention(dist, mask) -> alpha``: the attention of Eq. (4.27): a softmin
-   over the L member songs of the distances ``dist`` (B, C, L); padding (mask False in the
-   (B, L) mask) gets weight 0 and a playlist with no member gets all zeros, not NaN
-   (against :func:`recsys_book.nn.masked_softmax` of ``-dist``).
+E2 ``my_attention(qa, members, b4, mask, metric) -> alpha``: the attention of the four
+   designs of Table 4.6 / Fig. 4.13 (Explore 4): ``metric=True`` the softmin of the squared
+   Mahalanobis distances ||b4 * (qa_k - m_t)||^2 (Eq. 4.26-4.27), ``metric=False`` the
+   softmax of the dot products qa_k . m_t, over the L members; qa (B, C, d), members
+   (B, L, d), b4 (d,), mask (B, L): padding gets 0 and a playlist with no member all zeros,
+   not NaN (against :class:`recsys_book.models.mahalanobis.MASS`'s attention:
+   :func:`recsys_book.nn.masked_softmax` of -:func:`~recsys_book.nn.pairwise_diag_mahalanobis_sq`
+   or of the dot products). With the memory's own tables as qa and members it is mem-metric /
+   mem-dot, with the main query and song table nonmem-metric / nonmem-dot.
 E3 ``my_flexible_noise(grad, param, eps) -> delta``: the flexible fast-gradient noise of
    Eq. (4.33), eps * std(param) * g / ||g||, with the norm taken per row of a 2-D table
    (a 1-D parameter as a whole) and zero noise on rows with a zero gradient (against
@@ -25,9 +30,9 @@ import torch
 from recsys_book.adversarial import fast_gradient_noise
 from recsys_book.exercises import check
 from recsys_book.models.mahalanobis import MDR
-from recsys_book.nn import masked_softmax
+from recsys_book.nn import masked_softmax, pairwise_diag_mahalanobis_sq
 
-__all__ = ["check_flexible_noise", "check_mdr_distance", "check_softmin_attention"]
+__all__ = ["check_attention", "check_flexible_noise", "check_mdr_distance"]
 
 
 def _t(x):
@@ -92,41 +97,46 @@ def check_mdr_distance(fn) -> bool:
 # ---- E2: softmin attention, Eq. (4.27) ------------------------------------------------------
 
 
-def _att_case(seed, B=3, C=2, L=6, pad="some", scale=1.0):
+def _att_case(seed, metric, B=3, C=2, L=6, d=4, pad="some", scale=1.0):
     g = torch.Generator().manual_seed(seed)
-    dist = torch.rand(B, C, L, generator=g, dtype=torch.float64) * 4 * scale
+    qa = torch.randn(B, C, d, generator=g, dtype=torch.float64) * scale
+    members = torch.randn(B, L, d, generator=g, dtype=torch.float64) * scale
+    b4 = torch.rand(d, generator=g, dtype=torch.float64) * 2  # a stretch per dimension
     mask = torch.ones(B, L, dtype=torch.bool)
     if pad in ("some", "empty"):
         lengths = torch.tensor([L, 3, 1][:B])
         mask = torch.arange(L)[None, :] < lengths[:, None]
     if pad == "empty":
         mask[-1] = False
-    return dist, mask
+    return qa, members, b4, mask, metric
 
 
-def _att_library(dist, mask):
-    return masked_softmax(-dist, mask)
+def _att_library(qa, members, b4, mask, metric):
+    logits = -pairwise_diag_mahalanobis_sq(qa, members, b4) if metric else torch.einsum("bcd,bld->bcl", qa, members)
+    return masked_softmax(logits, mask)  # (B, C, L) Eq. 4.27
 
 
 ATT_CASES = {
-    "no padding": lambda: _att_case(0, pad="none"),
-    "padded playlists (members 6, 3, 1)": lambda: _att_case(1),
-    "a playlist with no member at all: zeros, not NaN": lambda: _att_case(2, pad="empty"),
-    "large distances (exp(-d) underflows if taken naively)": lambda: _att_case(3, scale=300.0),
+    "metric (softmin of the B4 distance), no padding": lambda: _att_case(0, True, pad="none"),
+    "dot product, no padding": lambda: _att_case(1, False, pad="none"),
+    "metric, padded playlists (members 6, 3, 1)": lambda: _att_case(2, True),
+    "dot, a playlist with no member at all: zeros, not NaN": lambda: _att_case(3, False, pad="empty"),
+    "metric, far members (exp(-d) underflows if taken naively)": lambda: _att_case(4, True, scale=30.0),
+    "dot, large dot products (exp overflows if taken naively)": lambda: _att_case(5, False, scale=30.0),
 }
 
 
-def check_softmin_attention(fn) -> bool:
-    """E2: ``fn(dist (B, C, L) >= 0, mask (B, L) bool) -> alpha (B, C, L)``."""
+def check_attention(fn) -> bool:
+    """E2: ``fn(qa (B, C, d), members (B, L, d), b4 (d,), mask (B, L), metric) -> alpha (B, C, L)``."""
     return check(
         ATT_CASES,
         fn,
         _att_library,
-        name="E2 my_softmin_attention",
+        name="E2 my_attention",
         atol=1e-9,
         cast=_t,
-        hint="softmin = softmax of MINUS the distances, over the member axis L; put -inf on "
-        "padding before the softmax, and give an all-padding row zeros",
+        hint="metric: logits = -||b4 * (qa_k - m_t)||^2 (a softmin); dot: logits = qa_k . m_t; "
+        "softmax over the member axis L with -inf on padding, zeros for a row with no member",
     )
 
 
