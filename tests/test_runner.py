@@ -367,3 +367,21 @@ def test_paired_t_test_is_scipys_with_the_no_spread_cases_said():
     assert paired_t_test([0.5, 0.6], [0.25, 0.35]) == (float("inf"), 0.0)
     with pytest.raises(ValueError, match="at least 2"):
         paired_t_test([0.5], [0.4])
+
+
+@pytest.mark.parametrize("name,seeds", [("masr", 3), ("qualse", 5), ("lrml", 5)])
+def test_committed_tables_obey_the_budget_rule(name, seeds):
+    """The tables regenerated under the budget rule (issue 24): written by the runner (no
+    legacy rows), no selected run stopped at its epoch cap, the chosen configuration of every
+    trained model at the table's number of seeds (per dataset), a paired test per claim."""
+    from recsys_book.results import read, selected, still_improving
+    from recsys_book.utils import repo_root
+
+    rows = read(repo_root() / "results" / f"{name}.csv")
+    assert "legacy" not in set(rows["code"]) and not rows["smoke"].any()
+    for ds, g in rows.groupby("dataset"):
+        chosen = selected(g)
+        assert not still_improving(chosen).any(), chosen[still_improving(chosen)][["model", "seed", "best_epoch"]]
+        n = chosen[chosen["best_epoch"].notna()].groupby("model").size()
+        assert (n.max() == seeds) and (n[n < seeds].index.str.contains("no l cap").all()), (ds, n)
+    assert "paired t-test p" in (repo_root() / "results" / f"{name}.md").read_text() or name == "qualse"

@@ -199,6 +199,8 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
         g = sel[sel["model"].str.startswith(f"{ds}: ")]
         if g.empty:
             continue
+        order = {c.name: i for i, c in enumerate(EXPERIMENT.candidates)}  # the declaration's order
+        g = g.sort_values("model", key=lambda m: m.map(order), kind="stable")
         t = []
         for model, r in g.groupby("model", sort=False):
             kept = "/".join("-" if pd.isna(e) else f"{int(e)}{'*' if e == m else ''}"
