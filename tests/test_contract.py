@@ -25,7 +25,7 @@ import torch
 
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import ClosedForm, Popularity, RandomModel, training_contract
-from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF
+from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF, PlaylistAsUser
 from recsys_book.models.corml import CoRML
 from recsys_book.models.item2vec import Item2Vec
 from recsys_book.models.linear import EASE, GFCF
@@ -128,6 +128,10 @@ MODELS: dict[str, Spec] = {
         lambda s: _fit(MASS(s.n_users, s.n_items, n_playlists(s), 8), s, **PL), "playlist"
     ),
     "MASR": Spec(_masr, "playlist"),
+    # a user-item baseline on playlists (the playlist plays the user), its declarations kept
+    "CML on playlists": Spec(
+        lambda s: _fit(PlaylistAsUser(CML(n_playlists(s), s.n_items, 8)), s), "playlist"
+    ),
     "FISM": _g(FISM, 8, data="playlist", fit_kw=PL),
     "CMN": Spec(
         lambda s: _fit(CMN(s.n_users, s.n_items, s, dim=8, max_neighbours=10), s, **PL),

@@ -345,27 +345,6 @@ def test_reproduce_qualse_quick_runs_on_the_runner_and_resumes(tmp_path):
         exp.main(["--quick", "--out", str(tmp_path), "--models", "QUALE2"])
 
 
-def test_committed_qualse_rows_hold_the_older_tables_numbers():
-    """results/qualse.csv (converted by tools/legacy/qualse.py) gives the means of the older
-    report results/qualse.md, per dataset and model."""
-    from recsys_book.experiments.qualse import DATASETS
-    from recsys_book.results import read, summary
-    from recsys_book.utils import repo_root
-
-    res = repo_root() / "results"
-    rows = read(res / "qualse.csv")
-    assert set(rows["dataset"]) == set(DATASETS.values()) and set(rows["code"]) == {"legacy"}
-    md = (res / "qualse.md").read_text().splitlines()
-    n = 0
-    for key, name in DATASETS.items():
-        s = summary(rows[rows["dataset"] == name], ["test HR@100", "test NDCG@100"]).set_index("model")
-        for model, r in s.iterrows():
-            line = next(x for x in md if x.startswith(f"| {key} | {model} |"))
-            assert f"| {r['test HR@100']:.4f} ± " in line and f"| {r['test NDCG@100']:.4f} ± " in line, line
-            n += 1
-    assert n == 24
-
-
 def test_orderings_judge_the_committed_rows_by_the_budget_rule_and_a_paired_test():
     """experiments.qualse.orderings (the verdicts chapter 07 quotes from results/qualse.csv):
     one line per pair and dataset; "no verdict" exactly where a selected run of either model
