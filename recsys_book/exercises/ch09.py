@@ -70,7 +70,7 @@ T_CASES = {
     "2 seeds: one degree of freedom, heavy tails": ([0.50, 0.56], [0.40, 0.42]),
     "no difference at all: t = 0, p = 1": ([0.3, 0.5, 0.4], [0.3, 0.5, 0.4]),
     "the same lead on every seed (no spread): t = inf, p = 0": ([0.5, 0.6, 0.7], [0.25, 0.35, 0.45]),
-    "30 seeds, small lead": tuple(np.random.default_rng(9).normal([[0.402], [0.4]], 0.01, (2, 30))),
+    "30 seeds, small lead": tuple(np.random.default_rng(9).normal([[0.4125], [0.41]], 0.01, (2, 30))),
 }
 
 
