@@ -47,10 +47,6 @@ def _compare(label: str, case: str, got, want: torch.Tensor, atol: float = 1e-8)
         )
 
 
-def _call(label: str, case: str, fn: Callable, *args):
-    return answer(fn, *args, name=label, case=case)
-
-
 def check_commutator(fn: Callable) -> bool:
     """E1: ``fn(p, q)`` must equal p (x) q - q (x) p (Eq. 5.26 both ways round)."""
     g = torch.Generator().manual_seed(71)
@@ -78,7 +74,7 @@ def check_commutator(fn: Callable) -> bool:
         ),
     ]
     for case, p, q in cases:
-        got = _call("E1", case, fn, p.clone(), q.clone())
+        got = answer(fn, p.clone(), q.clone(), name="E1", case=case)
         _compare("E1", case, got, Q.hamilton(p, q) - Q.hamilton(q, p))
     return True
 
@@ -89,7 +85,7 @@ def check_qlinear_params(fn: Callable) -> bool:
     for n_in, n_out, bias in cases:
         case = f"n_in={n_in}, n_out={n_out}, bias={bias}"
         want = sum(p.numel() for p in Q.QLinear(n_in, n_out, bias=bias).parameters())
-        got = _call("E2", case, fn, n_in, n_out, bias)
+        got = answer(fn, n_in, n_out, bias, name="E2", case=case)
         if int(got) != want or got != int(got):
             real = n_in * n_out + (n_out if bias else 0)
             raise AssertionError(
@@ -114,6 +110,6 @@ def check_component_softmax(fn: Callable) -> bool:
         ("large logits (overflow if exp is taken naively)", lg * 300, some),
     ]
     for case, x, m in cases:
-        got = _call("E3", case, fn, x.clone(), m.clone())
+        got = answer(fn, x.clone(), m.clone(), name="E3", case=case)
         _compare("E3", case, got, masked_softmax(x, m[..., None], dim=1))
     return True

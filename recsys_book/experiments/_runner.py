@@ -257,7 +257,8 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
                     kept[(key, s)] = _fit_one(exp, cand, ctx, cfg, s)[0]
                 ctx.parts[cand.name][s] = kept[(key, s)]
     rows = store.rows
-    return rows[rows["seed"].astype(int).isin(seeds) & rows["model"].isin([c.name for c in cands])]
+    shown = exp.candidates if rerun else cands  # a rerun's table shows every model of the file
+    return rows[rows["seed"].astype(int).isin(seeds) & rows["model"].isin([c.name for c in shown])]
 
 
 def _choose(exp, store, dataset: str, name: str, seed: int, configs: list[dict]) -> dict:
@@ -395,6 +396,15 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
     return "\n".join(lines) + "\n"
 
 
+def kept_epochs(rows: pd.DataFrame) -> str:
+    """The kept epoch of each row, "/"-joined: "-" where none was recorded, ``*`` where it
+    was the last epoch allowed (the run was still improving)."""
+    return "/".join(
+        "-" if pd.isna(be) else f"{int(be)}{'*' if not pd.isna(me) and be == me else ''}"
+        for be, me in zip(rows["best_epoch"], rows["max_epochs"])
+    )
+
+
 def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##") -> list[str]:
     """The model table, the grid-edge note and the judged claims of one dataset's rows."""
     lines = [""]
@@ -406,16 +416,10 @@ def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##") -> list[str]
         g = sel[sel["model"] == cand.name]
         if g.empty:
             continue
-        epochs = []
-        for be, me in zip(g["best_epoch"], g["max_epochs"]):
-            if pd.isna(be):
-                epochs.append("-")
-            else:
-                epochs.append(f"{int(be)}{'*' if not pd.isna(me) and be == me else ''}")
         line = {
             "model": cand.name,
             "chosen config": config_text(g["config"].iloc[0]),
-            "kept epochs": "/".join(epochs) + (f" of {int(g['max_epochs'].max())}" if g["max_epochs"].notna().any() else ""),
+            "kept epochs": kept_epochs(g) + (f" of {int(g['max_epochs'].max())}" if g["max_epochs"].notna().any() else ""),
             str(exp.select_on): mean_std(g[exp.select_on].tolist()) if exp.select_on in g else "-",
         }
         for m in cols:
@@ -502,11 +506,6 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
     split, dataset = exp.data(args)
     ctx = Context(args, split, dataset, command=f"{PROG} {exp.name}" + (f" {' '.join(argv)}" if argv else ""))
     rows = run(exp, ctx, store, log=log)
-    if args.rerun:  # the table shows every model of the file, not only the rerun ones
-        all_rows = store.rows
-        seeds = [args.seed + k for k in range(args.seeds)]
-        names = [c.name for c in exp.candidates]
-        rows = all_rows[all_rows["seed"].astype(int).isin(seeds) & all_rows["model"].isin(names)]
     ctx.seconds = time.perf_counter() - t0
     md = markdown(exp, rows, ctx)
     write_text_atomic(Path(args.out) / f"{stem(exp.name, smoke)}.md", md)

@@ -47,7 +47,7 @@ from recsys_book import published
 from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, main as _main
+from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, kept_epochs, main as _main
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, MFBPR, PlaylistAsUser
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists, pmi_attention_correlation
@@ -203,12 +203,10 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
         g = g.sort_values("model", key=lambda m: m.map(order), kind="stable")
         t = []
         for model, r in g.groupby("model", sort=False):
-            kept = "/".join("-" if pd.isna(e) else f"{int(e)}{'*' if e == m else ''}"
-                            for e, m in zip(r["best_epoch"], r["max_epochs"]))  # fmt: skip
             t.append({
                 "model": model.split(": ", 1)[1], "chosen config": config_text(r["config"].iloc[0]),
                 "HR@10": mean_std(r["test HR@10"].tolist()), "NDCG@10": mean_std(r["test NDCG@10"].tolist()),
-                "valid NDCG@10": mean_std(r["valid NDCG@10"].tolist()), "seeds": len(r), "kept epochs": kept,
+                "valid NDCG@10": mean_std(r["valid NDCG@10"].tolist()), "seeds": len(r), "kept epochs": kept_epochs(r),
                 "train s": f"{r['train_s'].mean():.0f}",
             })  # fmt: skip
         t = pd.DataFrame(t)

@@ -321,7 +321,6 @@ def training_contract(model: nn.Module) -> dict:
         "neg_reduce": reduce,
         "regularization": getattr(model, "regularization", None),
         "post_step": getattr(model, "post_step", None),
-        "exclude_by": getattr(model, "exclude_by", None),
     }
 
 

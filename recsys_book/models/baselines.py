@@ -136,7 +136,7 @@ class PlaylistAsUser(Recommender):
         super().__init__(inner.n_users, inner.n_items)
         self.inner = inner
         for name in ("loss", "margin", "neg_reduce"):  # per instance: the contract reads them
-            setattr(self, name, getattr(inner, name, getattr(Recommender, name, None)))
+            setattr(self, name, getattr(inner, name))
         if getattr(inner, "post_step", None) is not None:
             self.post_step = inner.post_step
         if getattr(inner, "regularization", None) is not None:

@@ -162,7 +162,7 @@ class _Base(Recommender):
         = (u . p_j) / 4 (quaternion) or the dot product (real). u (B, d), items_emb (B, C, d)
         -> (B, C)."""
         s = (u[:, None, :] * items_emb).sum(-1)
-        return s if self.out_scale == 1.0 else s * self.out_scale
+        return s * self.out_scale  # exact: 1 and 1/4 are powers of two
 
 
 class _LongEncoder(nn.Module):
