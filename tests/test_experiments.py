@@ -114,11 +114,12 @@ def test_reproduce_sdmr_smoke_and_a_rerun_skips_its_rows(tmp_path):
     from recsys_book.experiments.sdmr import EXPERIMENT, TIES, main
     from recsys_book.results import read
 
-    args = ["--quick", "--planted", "--out", str(tmp_path)]
+    args = ["--quick", "--planted", "--seeds", "2", "--out", str(tmp_path)]
     assert main(args) == 0
     rows = read(tmp_path / "sdmr_smoke.csv")
-    # --quick: the first value of each grid; SDM at 4 seeds, every other model at one
-    assert list(rows["model"]) == ["SDM"] * 4 + [c.name for c in EXPERIMENT.candidates[1:]]
+    # --quick: the first value of each grid; every trained model at both seeds, Item-KNN once
+    assert list(rows["model"]) == [n for c in EXPERIMENT.candidates for n in [c.name] * (2 if c.seeds else 1)]
+    assert [c.name for c in EXPERIMENT.candidates if not c.seeds] == ["Item-KNN"]
     by = rows[rows["seed"] == 0].set_index("model")
     assert by.loc["SDM", "config"] == '{"hops": 3, "recipe": "2 negatives, mean, 10 epochs"}'
     assert by.loc["SDMR (Eq. 19)", "config"] == '{"beta": 0.1}'
@@ -126,7 +127,7 @@ def test_reproduce_sdmr_smoke_and_a_rerun_skips_its_rows(tmp_path):
     assert by.loc[["SDM", "SDMR"], [f"test {t}" for t in TIES]].notna().all().all()
     assert by[[f"test {t}" for t in TIES]].drop(index=["SDM", "SDMR", "SDMR (no ReLU)"]).isna().all().all()
     md = (tmp_path / "sdmr_smoke.md").read_text()
-    assert "reproduce sdmr --quick --planted" in md and "| SDM | hops=3, recipe=2 negatives" in md
+    assert "reproduce sdmr --quick --planted --seeds 2" in md and "| SDM | hops=3, recipe=2 negatives" in md
     for head in ("## SDM recipe ablation", "## SDM-h: hops", "over training seeds", "## Ties", "## The paper's claims"):
         assert head in md, head
     assert not (tmp_path / "sdmr.csv").exists()
