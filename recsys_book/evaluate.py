@@ -33,6 +33,7 @@ from recsys_book.metrics import (
     target_rank_counts,
     topk_metrics,
 )
+from recsys_book.nn import check_context_ids
 from recsys_book.utils import get_device, is_whole_number, trusted_ids
 
 
@@ -114,6 +115,9 @@ def evaluate(
             f"item would be in the top K; use K <= {width}."
         )
     _check_fits(model, evalset)
+    n_cat = getattr(model, "n_items", None) or evalset.n_items
+    if n_cat is not None:  # once here: the steps below run under trusted_ids()
+        check_context_ids(evalset.inputs, n_cat, "evaluation")
     if device is None:
         device = (
             next((p.device for p in model.parameters()), None)

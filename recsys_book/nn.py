@@ -67,6 +67,20 @@ def check_context(
     return context.masked_fill(~mask, n_items), mask
 
 
+def check_context_ids(inputs: dict, n_items: int, what: str) -> None:
+    """The item ids of every ``*context`` input lie in 0..n_items (``n_items`` pads). ``fit``
+    and ``evaluate`` call it once, before their steps run under ``trusted_ids()`` (a range
+    check per step would cost two host reads each)."""
+    for k, v in inputs.items():
+        if k.endswith("context") and v.numel() and not v.is_floating_point() and (
+            int(v.min()) < 0 or int(v.max()) > n_items
+        ):
+            raise ValueError(
+                f"{what} input {k!r} holds item ids outside 0..{n_items} (n_items is the padding "
+                "id): build the contexts from this split (add_recent_context / add_long_short_context)."
+            )
+
+
 def diag_mahalanobis_sq(x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Squared diagonal Mahalanobis distance ||b * (x - y)||^2 over the last axis
     (dissertation Eq. 4.12). x, y broadcastable (..., d); b (d,). b = 1: squared Euclidean."""

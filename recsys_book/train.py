@@ -20,15 +20,25 @@ What it does, per epoch:
 4. evaluates ``split.valid`` and keeps the best weights (restored at the end); stops early
    after ``patience`` epochs without improvement.
 
+A step never waits for the host: negatives, shuffling and batches stay on the device, the
+epoch's loss is summed there, and nothing in a step reads a device value back (no
+``.item()``, no data-dependent shape; ``tests/test_step.py`` counts the synchronisations of
+every gradient model's epoch and finds them independent of the number of steps). So a
+step can be compiled: ``compile=True`` runs the forward and the loss (and, through
+AOTAutograd, their backward) through ``torch.compile``; ``drop_last=True`` keeps every
+batch the same shape (the rows left over go in the next epoch's shuffle).
+
 Returns a pandas DataFrame: one row per epoch with loss, validation metrics and seconds.
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import os
 import time
+import types
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -39,6 +49,7 @@ import torch.nn.functional as F
 from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
+from recsys_book.nn import check_context_ids
 from recsys_book.models.base import ClosedForm, negatives_group, training_contract
 from recsys_book.stopping import EarlyStopping
 from recsys_book.utils import (
@@ -182,6 +193,22 @@ def _fused_ok() -> bool:
 _FUSED_OK = _fused_ok()
 
 
+_STEP_CODES: dict = {}
+
+
+def _own_code(fn: Callable, key) -> Callable:
+    """``fn`` with a code object shared only by fits with the same ``key`` (the model's
+    class and parameter shapes, the loss settings, the compile options). torch.compile keeps
+    its compiled graphs per code object, and a function defined inside ``fit`` has the same
+    code in every call: a grid over architectures or loss settings would pile its guards
+    onto one cache until its recompile limit (8) sent every later fit back to eager steps,
+    silently. Fits with the same key reuse the compiled graphs (the weights are inputs)."""
+    code = _STEP_CODES.get(key)
+    if code is None:
+        code = _STEP_CODES[key] = fn.__code__.replace(co_name=f"{fn.__name__}_{len(_STEP_CODES)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
+
+
 THREADS_ENV = "RECSYS_BOOK_THREADS"
 #: an epoch whose mean loss is this many times the loss before the first step stops ``fit``
 #: (diverged: a too large learning rate sends BPR from 0.69 to 1e12 within an epoch)
@@ -234,6 +261,8 @@ def fit(
     train_inputs: dict[str, torch.Tensor] | None = None,
     params=None,
     cpu_threads: int | None = None,
+    compile: bool | dict = False,
+    drop_last: bool = False,
 ) -> pd.DataFrame:
     """Train ``model`` on ``split.train`` and return the per-epoch history (see module doc).
 
@@ -250,6 +279,16 @@ def fit(
     ``None`` (default) takes :func:`default_cpu_threads` (the ``RECSYS_BOOK_THREADS``
     environment variable when set, e.g. by CI on shared runners, else torch's own setting,
     which is the machine's cores). The previous setting is restored afterwards.
+
+    ``compile``: ``True`` compiles the step's forward and loss with ``torch.compile`` (its
+    defaults: Inductor, which needs a C++ compiler on the CPU), a dict passes
+    ``torch.compile``'s keyword arguments (``{"mode": "reduce-overhead"}``: CUDA graphs on a
+    GPU; ``{"backend": "aot_eager"}``: graph capture without code generation). Shapes are
+    static (``dynamic=False`` unless given): the shorter last batch compiles a second
+    graph, or none with ``drop_last=True``. The first steps pay the compilation (seconds);
+    the optimiser step, ``post_step`` and validation run as usual. Not with an
+    ``adversary`` (its perturbed objective is a second, eager graph).
+    ``drop_last``: skip the epoch's last, shorter batch (its rows are reshuffled next epoch).
 
     Same seed, same numbers, on the same machine, device and thread count: a run on 2
     threads repeats itself bit for bit (``tests/test_contract.py`` checks every model), but
@@ -321,6 +360,7 @@ def fit(
             raise ValueError(
                 f"train input {k!r} has {v.shape[0]} rows but the training data has {len(users)}"
             )
+    check_context_ids(inputs, train.n_items, "train")
     sampler = NegativeSampler(groups, items, train.n_items, dev)
     params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
     if not params:
@@ -331,6 +371,13 @@ def fit(
     has_reg = reg > 0
     post_step = contract["post_step"]
     adv_takes_clean = adversary is not None and _accepts(adversary.loss, "clean")
+    if compile is not False and compile is not True and not isinstance(compile, dict):
+        raise TypeError(f"compile must be True, False or a dict of torch.compile options, got {compile!r}")
+    if compile is not False and adversary is not None:
+        raise ValueError(
+            "compile= with an adversary is not supported: the adversarial term evaluates the "
+            "objective under perturbed weights eagerly. Train with compile=False."
+        )
     try:
         metric = parse_metric(valid_metric) if valid_metric else None
     except ValueError as exc:
@@ -343,6 +390,19 @@ def fit(
             out = out + reg * m.regularization(batch["users"], batch["items"], **batch["inputs"])
         return out
 
+    def batch_loss(users: torch.Tensor, items: torch.Tensor, inputs: dict) -> torch.Tensor:
+        return objective(model, {"users": users, "items": items, "inputs": inputs})
+
+    if compile is not False:
+        opts = {"dynamic": False, **({} if compile is True else compile)}
+        key = (
+            type(model).__module__, type(model).__qualname__,
+            tuple((k, tuple(v.shape), v.dtype) for k, v in model.state_dict().items()),
+            repr((loss, margin, neg_reduce, contract["loss"], contract["margin"], contract["neg_reduce"])),
+            reg, repr(sorted(opts.items())), str(dev),
+        )  # fmt: skip
+        batch_loss = torch.compile(_own_code(batch_loss, key), **opts)
+
     def validate(row: dict) -> float:
         """Score the model on the validation rows into ``row``; returns the stopping metric."""
         res = evaluate(model, split.valid, ks=(metric[1],), metrics=("hr", "ndcg", metric[0]))
@@ -352,6 +412,12 @@ def fit(
     rows: list[dict] = []
     stopper = EarlyStopping(patience)
     n = len(users)
+    if drop_last and n < batch_size:
+        raise ValueError(
+            f"drop_last=True with batch_size={batch_size} > {n} training rows would train on "
+            "nothing: use a smaller batch_size or drop_last=False."
+        )
+    n_used = n - n % batch_size if drop_last else n  # rows per epoch that reach a step
     from tqdm.auto import tqdm
 
     # see ``cpu_threads`` in the docstring; restored in the ``finally`` below
@@ -379,14 +445,14 @@ def fit(
             ep_items = torch.cat([items[order, None], negs[order]], dim=1)  # (n, 1+n_neg)
             ep_inputs = {k: v[order] for k, v in inputs.items()}
             total = torch.zeros((), device=dev)
-            for s in range(0, n, batch_size):
+            for s in range(0, n_used, batch_size):
                 batch = {
                     "users": ep_users[s : s + batch_size],
                     "items": ep_items[s : s + batch_size],  # (B, 1+n)
                     "inputs": {k: v[s : s + batch_size] for k, v in ep_inputs.items()},
                 }
                 with trusted_ids():  # sizes checked above: no id reduction per step
-                    out = objective(model, batch)
+                    out = batch_loss(batch["users"], batch["items"], batch["inputs"])
                     if first_loss is None:  # the untrained loss: one synchronisation per fit
                         first_loss = float(out.detach())
                     if adversary is not None:
@@ -399,7 +465,7 @@ def fit(
                 if post_step is not None:
                     post_step()
                 total += out.detach() * batch["users"].shape[0]  # no sync per batch
-            row = {"epoch": epoch, "loss": float(total) / n, "seconds": time.perf_counter() - t0}
+            row = {"epoch": epoch, "loss": float(total) / n_used, "seconds": time.perf_counter() - t0}
             if not math.isfinite(row["loss"]):
                 raise FloatingPointError(
                     f"{type(model).__name__}: the training loss became {row['loss']} at epoch "

@@ -453,3 +453,17 @@ def test_the_committed_table_is_rows_of_the_port():
     md = "\n".join(exp.sections(rows))
     assert "Selected recipe (best validation NDCG@10): **+ authors' init / dropout / L2**" in md
     assert "Mean over 4 seeds: HR@10 0.693 ± 0.015" in md
+
+
+def test_the_hand_written_backward_is_chosen_per_device():
+    """SDM.fused_backward = None (default): the hand-written backward where the weights are
+    on the CPU (faster there, benchmarks/bench_sdmr.py), autograd on any other device (it
+    was slower on CUDA, issue 26); True / False force it; a non-tanh activation never uses it."""
+    m = SDM(5, 7, 4, hops=1)
+    assert m.fused_backward is None and m._fused
+    assert not m.to("meta")._fused  # any non-CPU device: autograd
+    m.fused_backward = True
+    assert m._fused
+    m.fused_backward = False
+    assert not m._fused
+    assert not SDM(5, 7, 4, hops=1, activation="relu")._fused

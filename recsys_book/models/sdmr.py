@@ -273,11 +273,13 @@ class SDM(Recommender):
 
     # hand-written backward for the tanh terms and the attentive sum (_TanhSqNorm,
     # _TanhSquare, _AttnSum): the same values and gradients up to float rounding (gradcheck,
-    # tests/test_sdmr.py), and the fastest path of benchmarks/bench_sdmr.py on an idle
-    # machine: SDM-3 forward + backward 3.22 s per ML-100k epoch vs 3.84 s for autograd on
-    # 2 threads, 5.42 vs 6.84 s on 1. ``False`` keeps the plain autograd path (any activation
-    # other than tanh uses it anyway).
-    fused_backward: bool = True
+    # tests/test_sdmr.py). A lever chosen per device, by measurement: on the CPU it is the
+    # fastest path of benchmarks/bench_sdmr.py (SDM-3 forward + backward 3.22 s per ML-100k
+    # epoch vs 3.84 s for autograd on 2 threads, 5.42 vs 6.84 s on 1); on CUDA it was 0.82-0.98x
+    # the autograd path (issue 26, one H200; benchmarks/bench_gpu.py times both). ``None``
+    # (default): on where the weights are on the CPU, off on a GPU; ``True`` / ``False``
+    # force it (any activation other than tanh uses autograd anyway).
+    fused_backward: bool | None = None
 
     def __init__(
         self,
@@ -312,8 +314,12 @@ class SDM(Recommender):
 
     @property
     def _fused(self) -> bool:
-        """The hand-written tanh backward applies (on, and the activation is tanh)."""
-        return self.fused_backward and self.f is torch.tanh
+        """The hand-written tanh backward applies (chosen per device, see ``fused_backward``;
+        the activation must be tanh)."""
+        on = self.fused_backward
+        if on is None:
+            on = self.item_in.weight.device.type == "cpu"
+        return on and self.f is torch.tanh
 
     # -- the modules of Fig. 3 --
     def query(self, users, items) -> torch.Tensor:
