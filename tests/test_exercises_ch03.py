@@ -12,7 +12,7 @@ def sol(load_solutions):
 
 
 def test_solutions_pass(sol):
-    assert ch03.check_mdr_distance(sol.my_mdr_distance) is True
+    assert ch03.check_mdr_full(sol.my_mdr_full) is True
     assert ch03.check_attention(sol.my_attention) is True
     assert ch03.check_flexible_noise(sol.my_flexible_noise) is True
 
@@ -22,7 +22,7 @@ def test_stubs_say_not_answered(capsys):
         raise NotImplementedError
 
     for checker in (
-        ch03.check_mdr_distance,
+        ch03.check_mdr_full,
         ch03.check_attention,
         ch03.check_flexible_noise,
     ):
@@ -35,21 +35,27 @@ def test_stubs_say_not_answered(capsys):
 
 
 def test_mdr_checker_rejects_wrong_answers(sol):
-    def b_not_squared(u, p, s, b1, b2, theta):  # sum B (x - y)^2 instead of ||B * (x - y)||^2
-        return (b1 * (u[:, None] - s) ** 2).sum(-1) + (b2 * (p[:, None] - s) ** 2).sum(-1) + theta
+    def l_not_transposed(u, p, s, L1, L2, theta):  # (x - y) @ L: the metric of L L^T, not L^T L
+        return sol.my_mdr_full(u, p, s, L1.T, L2.T, theta)
 
-    def not_squared(u, p, s, b1, b2, theta):  # the distance, not its square
-        return (b1 * (u[:, None] - s)).norm(dim=-1) + (b2 * (p[:, None] - s)).norm(dim=-1) + theta
+    def diagonal_only(u, p, s, L1, L2, theta):  # the chapter's MDR, reading diag(L) only
+        b1, b2 = torch.diagonal(L1), torch.diagonal(L2)
+        return (((u[:, None] - s) * b1) ** 2).sum(-1) + (((p[:, None] - s) * b2) ** 2).sum(-1) + theta
 
-    def no_bias(u, p, s, b1, b2, theta):
-        return sol.my_mdr_distance(u, p, s, b1, b2, theta) - theta
+    def not_squared(u, p, s, L1, L2, theta):  # the distance, not its square
+        return ((u[:, None] - s) @ L1.T).norm(dim=-1) + ((p[:, None] - s) @ L2.T).norm(dim=-1) + theta
 
-    with pytest.raises(AssertionError, match="(?s)random metric vectors.*expected.*got"):
-        ch03.check_mdr_distance(b_not_squared)
-    with pytest.raises(AssertionError, match="B1 = B2 = 1"):
-        ch03.check_mdr_distance(not_squared)
-    with pytest.raises(AssertionError, match="B1 = B2 = 1"):
-        ch03.check_mdr_distance(no_bias)
+    def no_bias(u, p, s, L1, L2, theta):
+        return sol.my_mdr_full(u, p, s, L1, L2, theta) - theta
+
+    with pytest.raises(AssertionError, match="(?s)full, non-symmetric.*expected.*got"):
+        ch03.check_mdr_full(l_not_transposed)
+    with pytest.raises(AssertionError, match="full, non-symmetric"):
+        ch03.check_mdr_full(diagonal_only)
+    with pytest.raises(AssertionError, match="diagonal"):
+        ch03.check_mdr_full(not_squared)
+    with pytest.raises(AssertionError, match="diagonal"):
+        ch03.check_mdr_full(no_bias)
 
 
 def test_attention_checker_rejects_wrong_answers(sol):

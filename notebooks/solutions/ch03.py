@@ -3,10 +3,11 @@
 import torch
 
 
-def my_mdr_distance(u, p, s, b1, b2, theta):
-    # Eq. (4.20): u, p (B, d) -> (B, 1, d) to broadcast over the C candidates s (B, C, d)
-    e_u = b1 * (u[:, None, :] - s)  # (B, C, d)
-    e_p = b2 * (p[:, None, :] - s)  # (B, C, d)
+def my_mdr_full(u, p, s, L1, L2, theta):
+    # Eq. (4.20) with a full metric: ||L (x - y)||^2 for rows x - y (B, C, d) is
+    # ||(x - y) @ L.T||^2; u, p (B, d) -> (B, 1, d) broadcast over the C candidates s (B, C, d)
+    e_u = (u[:, None, :] - s) @ L1.T  # (B, C, d)
+    e_p = (p[:, None, :] - s) @ L2.T  # (B, C, d)
     return (e_u * e_u).sum(-1) + (e_p * e_p).sum(-1) + theta  # (B, C)
 
 

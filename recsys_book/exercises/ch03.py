@@ -1,8 +1,11 @@
-"""Chapter 03 exercises: MDR's distance, MASS's four attention designs, APR's flexible noise.
+"""Chapter 03 exercises: MDR with a full metric, MASS's four attention designs, APR's flexible noise.
 
-E1 ``my_mdr_distance(u, p, s, b1, b2, theta) -> o``: o(MDR) of Eq. (4.20) for a batch,
-   u, p (B, d), s (B, C, d), b1, b2 (d,), theta (B, C) -> (B, C) (against
-   :meth:`recsys_book.models.mahalanobis.MDR.distance` with these weights loaded).
+E1 ``my_mdr_full(u, p, s, L1, L2, theta) -> o``: Eq. (4.20) with the diagonal metric B
+   replaced by a full matrix, o = ||L1 (u - s)||^2 + ||L2 (p - s)||^2 + theta_s (the
+   general Mahalanobis distance (x - y)^T M (x - y) with M = L^T L; the chapter's diagonal
+   B is L = diag(B)), for a batch: u, p (B, d), s (B, C, d), L1, L2 (d, d), theta (B, C)
+   -> (B, C) (a diagonal L against :meth:`recsys_book.models.mahalanobis.MDR.distance` with
+   these weights loaded, a full one against M = L^T L).
 E2 ``my_attention(qa, members, b4, mask, metric) -> alpha``: the attention of the four
    designs of Table 4.6 / Fig. 4.13 (Explore 4): ``metric=True`` the softmin of the squared
    Mahalanobis distances ||b4 * (qa_k - m_t)||^2 (Eq. 4.26-4.27), ``metric=False`` the
@@ -32,14 +35,14 @@ from recsys_book.exercises import check
 from recsys_book.models.mahalanobis import MDR
 from recsys_book.nn import masked_softmax, pairwise_diag_mahalanobis_sq
 
-__all__ = ["check_attention", "check_flexible_noise", "check_mdr_distance"]
+__all__ = ["check_attention", "check_flexible_noise", "check_mdr_full"]
 
 
 def _t(x):
     return torch.as_tensor(x, dtype=torch.float64)
 
 
-# ---- E1: o(MDR), Eq. (4.20) ---------------------------------------------------------------
+# ---- E1: o(MDR) with a full metric, Eq. (4.20) generalised --------------------------------
 
 
 def _mdr_case(seed, B=3, C=4, d=5, metric="random"):
@@ -47,50 +50,66 @@ def _mdr_case(seed, B=3, C=4, d=5, metric="random"):
     u = torch.randn(B, d, generator=g, dtype=torch.float64)
     p = torch.randn(B, d, generator=g, dtype=torch.float64)
     s = torch.randn(B, C, d, generator=g, dtype=torch.float64)
-    if metric == "ones":
-        b1 = b2 = torch.ones(d, dtype=torch.float64)
-    else:
-        b1 = torch.randn(d, generator=g, dtype=torch.float64) * 2
-        b2 = torch.randn(d, generator=g, dtype=torch.float64) * 2
+    if metric == "diagonal":
+        L1 = torch.diag(torch.randn(d, generator=g, dtype=torch.float64) * 2)
+        L2 = torch.diag(torch.randn(d, generator=g, dtype=torch.float64) * 2)
+    elif metric == "rotation":  # orthogonal: lengths kept, the squared Euclidean distance
+        L1 = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))[0]
+        L2 = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))[0]
+    elif metric == "rank one":  # measures along one direction only
+        L1 = torch.outer(torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64))
+        L2 = torch.outer(torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64))
+    else:  # a full, non-symmetric L
+        L1 = torch.randn(d, d, generator=g, dtype=torch.float64)
+        L2 = torch.randn(d, d, generator=g, dtype=torch.float64)
     theta = torch.randn(B, C, generator=g, dtype=torch.float64)
-    return u, p, s, b1, b2, theta
+    return u, p, s, L1, L2, theta
 
 
-def _mdr_library(u, p, s, b1, b2, theta):
-    """Load the case into an MDR (user i = row i, playlist i = row i, song (i, c) = i*C + c)."""
+def _mdr_library(u, p, s, L1, L2, theta):
+    """A diagonal L: loaded into an MDR (user i = row i, playlist i = row i, song (i, c) =
+    i*C + c) as B = diag(L). Otherwise (x - y)^T M (x - y) with M = L^T L."""
     B, C, d = s.shape
-    m = MDR(B, B * C, B, d).double()
-    with torch.no_grad():
-        m.user.weight.copy_(u)
-        m.playlist.weight.copy_(p)
-        m.song.weight.copy_(s.reshape(B * C, d))
-        m.bias.weight.copy_(theta.reshape(B * C, 1))
-        m.B1.copy_(b1)
-        m.B2.copy_(b2)
-        rows = torch.arange(B)
-        return m.distance(rows, torch.arange(B * C).reshape(B, C), playlist=rows)
+    if torch.equal(L1, torch.diag(torch.diagonal(L1))) and torch.equal(L2, torch.diag(torch.diagonal(L2))):
+        m = MDR(B, B * C, B, d).double()
+        with torch.no_grad():
+            m.user.weight.copy_(u)
+            m.playlist.weight.copy_(p)
+            m.song.weight.copy_(s.reshape(B * C, d))
+            m.bias.weight.copy_(theta.reshape(B * C, 1))
+            m.B1.copy_(torch.diagonal(L1))
+            m.B2.copy_(torch.diagonal(L2))
+            rows = torch.arange(B)
+            return m.distance(rows, torch.arange(B * C).reshape(B, C), playlist=rows)
+
+    def quad(x, L):  # x (B, C, d) -> x^T (L^T L) x (B, C)
+        return torch.einsum("bci,ij,bcj->bc", x, L.T @ L, x)
+
+    return quad(u[:, None] - s, L1) + quad(p[:, None] - s, L2) + theta
 
 
 MDR_CASES = {
-    "B1 = B2 = 1 (squared Euclidean plus bias)": lambda: _mdr_case(0, metric="ones"),
-    "random metric vectors B1, B2 (some negative)": lambda: _mdr_case(1),
-    "one row, one candidate": lambda: _mdr_case(2, B=1, C=1),
-    "d = 1": lambda: _mdr_case(3, d=1),
+    "L1, L2 diagonal (the chapter's MDR, B = diag(L))": lambda: _mdr_case(0, metric="diagonal"),
+    "full, non-symmetric L1, L2": lambda: _mdr_case(1),
+    "L1, L2 rotations (the squared Euclidean distance plus bias)": lambda: _mdr_case(2, metric="rotation"),
+    "L1, L2 of rank one": lambda: _mdr_case(3, metric="rank one"),
+    "one row, one candidate": lambda: _mdr_case(4, B=1, C=1),
+    "d = 1": lambda: _mdr_case(5, d=1),
 }
 
 
-def check_mdr_distance(fn) -> bool:
-    """E1: ``fn(u (B, d), p (B, d), s (B, C, d), b1 (d,), b2 (d,), theta (B, C)) -> (B, C)``."""
+def check_mdr_full(fn) -> bool:
+    """E1: ``fn(u (B, d), p (B, d), s (B, C, d), L1 (d, d), L2 (d, d), theta (B, C)) -> (B, C)``."""
     return check(
         MDR_CASES,
         fn,
         _mdr_library,
-        name="E1 my_mdr_distance",
+        name="E1 my_mdr_full",
         atol=1e-9,
         cast=_t,
-        hint="o = ||B1*(u - s)||^2 + ||B2*(p - s)||^2 + theta: B multiplies the difference "
-        "BEFORE squaring (so B enters squared), the distance is squared (no root), and u, p "
-        "broadcast over the C candidates",
+        hint="o = ||L1 (u - s)||^2 + ||L2 (p - s)||^2 + theta: L multiplies the difference as a "
+        "matrix times a column, L @ x (for rows x: x @ L.T, not x @ L), the distance is squared "
+        "(no root), and u, p broadcast over the C candidates",
     )
 
 
