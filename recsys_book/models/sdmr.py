@@ -276,9 +276,11 @@ class SDM(Recommender):
     # tests/test_sdmr.py). A lever chosen per device, by measurement: on the CPU it is the
     # fastest path of benchmarks/bench_sdmr.py (SDM-3 forward + backward 3.22 s per ML-100k
     # epoch vs 3.84 s for autograd on 2 threads, 5.42 vs 6.84 s on 1); on CUDA it was 0.82-0.98x
-    # the autograd path (issue 26, one H200; benchmarks/bench_gpu.py times both). ``None``
-    # (default): on where the weights are on the CPU, off on a GPU; ``True`` / ``False``
-    # force it (any activation other than tanh uses autograd anyway).
+    # the autograd path (issue 26, one H200; benchmarks/bench_gpu.py times both), and under
+    # torch.compile the autograd path wins on the CPU too (Inductor fuses it: SDM-3 epoch
+    # 4.16 s vs 4.92 s hand-written, 1 thread, bench_gpu --cpu-only). ``None`` (default): on
+    # where the weights are on the CPU and the step is not being compiled, else off; ``True``
+    # / ``False`` force it (any activation other than tanh uses autograd anyway).
     fused_backward: bool | None = None
 
     def __init__(
@@ -318,7 +320,7 @@ class SDM(Recommender):
         the activation must be tanh)."""
         on = self.fused_backward
         if on is None:
-            on = self.item_in.weight.device.type == "cpu"
+            on = self.item_in.weight.device.type == "cpu" and not torch.compiler.is_compiling()
         return on and self.f is torch.tanh
 
     # -- the modules of Fig. 3 --
