@@ -150,6 +150,14 @@ _ALL = (
     ),
     _t(
         "dissertation",
+        "Fig. 5.13",
+        "Dissertation Fig. 5.13: Pearson r between attention and softmax(PMI), quaternion vs real",
+        "Apps for Android",
+        ("r",),
+        {"QUALE": (0.232,), "AASVD": (0.216,), "QUASE": (0.148,), "ALSTM": (0.100,)},
+    ),
+    _t(
+        "dissertation",
         "Table 3.3",
         "Dissertation Table 3.3: accuracy (%) at TP1-TP4",
         "Kickstarter (2,198 labelled projects, not public)",

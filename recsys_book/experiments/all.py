@@ -70,6 +70,7 @@ JOBS = (
     Job("lrml", "lrml", (), "06 LRML"),
     Job("qualse", "qualse", (), "07 quaternion sequences"),
     Job("crowdfunding", "crowdfunding", (), "08 appendix: crowdfunding"),
+    Job("pmi", "pmi", (), "04, 03, 07: attention against PMI on trained checkpoints"),
 )
 
 STRICTER = """\

@@ -367,13 +367,9 @@ def pmi_matrix(split, smoothing: float = 0.1) -> torch.Tensor:
 
     P(k, t): share of playlists holding both songs; ``smoothing`` is added to every
     co-occurrence count so that never co-occurring pairs get a finite, low PMI."""
-    df = split.train.df
-    n_pl = n_playlists(split)
-    x = torch.zeros(n_pl, split.n_items)
-    x[torch.tensor(df["playlist"].to_numpy()), torch.tensor(df["item"].to_numpy())] = 1.0
-    co = x.T @ x + smoothing  # (n_items, n_items)
-    deg = x.sum(0).clamp_min(smoothing)
-    return torch.log(co * n_pl) - torch.log(deg[:, None] * deg[None, :])
+    from recsys_book.analysis import pmi_matrix as by_group
+
+    return by_group(split.train.df, split.n_items, "playlist", smoothing, n_groups=n_playlists(split))
 
 
 @torch.no_grad()
