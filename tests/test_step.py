@@ -225,3 +225,17 @@ def test_a_grid_of_compiled_fits_compiles_each_architecture_once(splits):
     for dim in range(10, 20):
         fit(MFBPR(split.n_users, split.n_items, dim), split, **kw)
     assert len(graphs) == 2 + 2 * 10, graphs
+
+
+def test_bench_gpu_without_cuda_says_so_and_its_cpu_table_runs(capsys):
+    """benchmarks/bench_gpu.py on a machine without CUDA: one line that says so, status 0;
+    ``--cpu-only`` times the CPU columns (one model, one epoch, plain) and prints the target."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: bench_gpu runs for real there")
+    from benchmarks import bench_gpu
+
+    assert bench_gpu.main([]) == 0
+    assert "no CUDA device" in capsys.readouterr().out
+    assert bench_gpu.main(["--cpu-only", "--models", "MF-BPR (1024)", "--epochs", "1", "--no-compile"]) == 0
+    out = capsys.readouterr().out
+    assert "MF-BPR (1024)" in out and "target MF-BPR (1024) on cpu" in out
