@@ -178,6 +178,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             f"{row['chapter']:>4} {row['slider']:<14} {row['move']:<22} "
             f"figure changed after {row['latency_s']:6.2f} s (bound {row['bound_s']:.0f} s), "
             f"kernel idle after {row['settled_s']:6.2f} s"
+            + (f"; {row['progress']}" if row.get("progress") else "")
         )
     for row in LATENCIES:
         for d in row.get("diffs") or []:

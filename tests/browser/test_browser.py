@@ -62,11 +62,12 @@ class Slider:
     latency_s: float  # stated bound: key press -> figure changed in the page (FAST mode)
     slider_var: str  # the slider's name in the kernel
     figures: tuple[str, ...]  # FigureWidgets displayed with it, in display order
+    cache: str | None = None  # a slider that trains: its cache of trained settings in the kernel
 
 
 SLIDERS = [
     Slider("03", "rb-masr-eps", "noise magnitude ε of APR (MASR chapter)", 120, "eps_slider",
-           ("fig_apr",)),  # fine-tunes the cached BPR MDR with APR once per (ε, noise, λ_δ)
+           ("fig_apr",), "cache"),  # fine-tunes the cached BPR MDR with APR once per (ε, noise, λ_δ)
     Slider("03", "rb-masr-stretch", "stretch of MDR's playlist metric (MASR chapter)", 10,
            "stretch_slider", ("fig_metric",)),  # rescales the scatter and the ball, no training
     Slider("04", "rb-sdm-hops", "hops of SDM (SDMR chapter)", 10, "hop_slider",
@@ -74,8 +75,8 @@ SLIDERS = [
     Slider("05", "rb-corml-t", "normalization strength t of CoRML", 30, "t_slider",
            ("fig_w", "fig_trace")),  # warm-started ADMM re-solve + full-ranking evaluation
     # n_slider (a SelectionSlider) retrains LRML and redraws w_curve
-    Slider("06", "rb-lrml-slots", "memory slots N of LRML", 120, "n_slider", ("w_curve",)),
-    Slider("07", "rb-qabpr-eps", "noise magnitude ε of QABPR", 120, "eps_s", ("fig_adv",)),
+    Slider("06", "rb-lrml-slots", "memory slots N of LRML", 120, "n_slider", ("w_curve",), "cache"),
+    Slider("07", "rb-qabpr-eps", "noise magnitude ε of QABPR", 120, "eps_s", ("fig_adv",), "qabpr_cache"),
     # reg_slider (a SelectionSlider) re-solves EASE in closed form and moves its point
     Slider("09", "rb-board-reg", "EASE reg on the accuracy-novelty plane (leaderboard)", 30,
            "reg_slider", ("fig_nov",)),
@@ -88,6 +89,23 @@ def _notebook(chapter: str) -> Path | None:
 
 
 # -- what the page shows ----------------------------------------------------------------------
+
+#: records whether a progress bar (tqdm's ipywidgets bar) is ever added inside the slider's own
+#: cell: a training started from a widget callback shows its bar there only when the chapter
+#: wraps it in an Output of the widget (else it goes to JupyterLab's Log panel)
+PROGRESS_WATCH_JS = """
+(css) => {
+  const cell = document.querySelector('.' + css).closest('.jp-Cell');
+  const sel = '.widget-hprogress, .widget-progress, progress';
+  window.__rbProgress = false;
+  if (window.__rbProgressObs) window.__rbProgressObs.disconnect();
+  window.__rbProgressObs = new MutationObserver((muts) => {
+    for (const m of muts) for (const n of m.addedNodes)
+      if (n.nodeType === 1 && (n.matches(sel) || n.querySelector(sel))) window.__rbProgress = true;
+  });
+  window.__rbProgressObs.observe(cell, {childList: true, subtree: true});
+}
+"""
 
 FIG_STATE_JS = """
 (css) => {
@@ -426,6 +444,8 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
         pytest.xfail(msg)
 
     # a reader's move: one arrow key on the focused handle (left when it sits at its maximum)
+    trained_before = int(ch.kernel(f"print(len({s.cache}))").strip()) if s.cache else None
+    page.evaluate(f"({PROGRESS_WATCH_JS})('{s.css}')")
     now, vmax = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
     key = "ArrowLeft" if now >= vmax else "ArrowRight"
     handle.focus()
@@ -459,6 +479,18 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
 
     assert float(value_after) != float(value_before), f"the slider did not move: {move}"
     assert after != before
+    if s.cache:  # a move that trained a new setting showed its progress bar in the slider's own cell
+        trained = int(ch.kernel(f"print(len({s.cache}))").strip()) > trained_before
+        seen = bool(page.evaluate("() => window.__rbProgress"))
+        latencies[-1]["progress"] = ("trained: progress bar in its cell" if trained and seen else
+                                     "trained: NO progress bar in its cell" if trained else
+                                     "cached setting: nothing trained")  # fmt: skip
+        if trained:
+            assert seen, (
+                f"{notebook.name}: the {s.what} slider trained a new setting ({move}) but no progress "
+                "bar appeared in its cell: wrap the training in an Output of the widget (`with out:`), "
+                "else a callback's bar goes to JupyterLab's Log panel"
+            )
     # the kernel got the move, and the page shows what the kernel's figures hold
     got = json.loads(ch.kernel(kernel_code))
     assert abs(float(got["slider"]) - float(value_after)) < 1e-6, (
@@ -478,13 +510,14 @@ def _write_latency_table(latencies: list[dict]) -> None:
         "Written by `make browser-test` (tests/browser/test_browser.py); times on the machine",
         "that ran it, seconds from the key press.",
         "",
-        "| notebook | slider | move | figure changed (s) | bound (s) | kernel idle (s) | Run All (s) |",
-        "|---|---|---|---|---|---|---|",
+        "| notebook | slider | move | figure changed (s) | bound (s) | kernel idle (s) | Run All (s) | progress |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in latencies:
         lines.append(
             f"| {r['notebook']} | {r['slider']} | {r['move']} | {r['latency_s']:.2f} | "
             f"{r['bound_s']:.0f} | {r['settled_s']:.2f} | {r['run_all_s']:.0f} |"
+            + (f" {r['progress']} |" if r.get("progress") else " |")
         )
     lines += ["", "## The page versus the kernel's figures, after the move", ""]
     for r in latencies:
