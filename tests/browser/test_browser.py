@@ -413,6 +413,8 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
     # the figures as they settle: updates the chapter's own self-check cells sent (they move
     # the sliders in code) may still be arriving; a late one taken for the answer to our
     # move made `after == before` fail once in a fresh clone (chapter 03, 2026-12-04)
+    # what the kernel has trained so far (read before the page settles: nothing else runs after)
+    trained_before = int(ch.kernel(f"print(len({s.cache}))").strip()) if s.cache else None
     ch.wait_idle(timeout_s=60.0)
     before = _settled_state(page, s.css)
     readout = slider.first.locator(".widget-readout")  # the slider's value as the page shows it
@@ -444,7 +446,6 @@ def test_slider_moves_figure(s: Slider, chapters, latencies: list[dict]) -> None
         pytest.xfail(msg)
 
     # a reader's move: one arrow key on the focused handle (left when it sits at its maximum)
-    trained_before = int(ch.kernel(f"print(len({s.cache}))").strip()) if s.cache else None
     page.evaluate(f"({PROGRESS_WATCH_JS})('{s.css}')")
     now, vmax = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
     key = "ArrowLeft" if now >= vmax else "ArrowRight"
