@@ -301,6 +301,7 @@ EXPERIMENT = Experiment(
         Claim("SDM", "Caser", "test HR@10", "SDM beats the sequential baselines, Caser (Table 3)"),
         Claim("SDM", "PRME_s", "test NDCG@10", "SDM beats PRME_s under equal budgets (Table 3)"),
         Claim("SDMR", "SDM", "test NDCG@10", "SDMR beats SDM (Table 3)"),
+        Claim("SDMR (Eq. 19)", "SDM", "test NDCG@10", "the beta-fusion beats SDM (Eq. 19)"),
     ),
     sections=sections,
 )
