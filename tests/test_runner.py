@@ -369,7 +369,7 @@ def test_paired_t_test_is_scipys_with_the_no_spread_cases_said():
         paired_t_test([0.5], [0.4])
 
 
-@pytest.mark.parametrize("name,seeds", [("masr", 3), ("qualse", 5), ("lrml", 5), ("sdmr", 5), ("baselines", 3)])
+@pytest.mark.parametrize("name,seeds", [("masr", 3), ("qualse", 5), ("lrml", 5), ("sdmr", 5), ("baselines", 3), ("pmi", 3)])
 def test_committed_tables_obey_the_budget_rule(name, seeds):
     """The tables regenerated under the budget rule (issue 24): written by the runner (no
     legacy rows), no selected run stopped at its epoch cap, the chosen configuration of every
