@@ -34,7 +34,6 @@ Returns a pandas DataFrame: one row per epoch with loss, validation metrics and 
 from __future__ import annotations
 
 import inspect
-import itertools
 import math
 import os
 import time
