@@ -37,18 +37,19 @@ def pmi_matrix(
     return torch.log(co * n) - torch.log(deg[:, None] * deg[None, :])
 
 
-def attention_pmi_correlation(
+def attention_pmi_pairs(
     attention: torch.Tensor,
     targets: torch.Tensor,
     context: torch.Tensor,
     mask: torch.Tensor,
     pmi: torch.Tensor,
     softmax: bool = False,
-) -> float:
-    """Pearson r between ``attention`` (n, L) over the context items ``context`` (n, L)
-    (``mask`` True on real ones) and PMI(target, context item); ``softmax``: against the
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (PMI, attention) value of every real (row, context item) pair with a finite PMI,
+    as two float64 vectors: ``attention`` (n, L) over the context items ``context`` (n, L)
+    (``mask`` True on real ones) against PMI(target, context item); ``softmax``: against the
     softmax of the PMI over each row's real context items (the dissertation's "PMI
-    attention") instead of the raw PMI. Pairs with a non-finite PMI are left out."""
+    attention") instead of the raw PMI."""
     if attention.shape != context.shape or mask.shape != context.shape:
         raise ValueError(f"attention {tuple(attention.shape)}, context {tuple(context.shape)} and mask "
                          f"{tuple(mask.shape)} must all be (n, L)")  # fmt: skip
@@ -57,7 +58,23 @@ def attention_pmi_correlation(
     if softmax:
         p = masked_softmax(p[:, None, :], mask)[:, 0, :]
     keep = mask & torch.isfinite(p)
-    x, y = p[keep].double(), attention.detach().cpu()[keep].double()
+    return p[keep].double(), attention.detach().cpu()[keep].double()
+
+
+def pearson(x: torch.Tensor, y: torch.Tensor) -> float:
+    """Pearson r of two vectors (at least 3 values)."""
     if x.numel() < 3:
         raise ValueError("fewer than 3 (row, context item) pairs with a finite PMI: nothing to correlate")
     return float(torch.corrcoef(torch.stack([x, y]))[0, 1])
+
+
+def attention_pmi_correlation(
+    attention: torch.Tensor,
+    targets: torch.Tensor,
+    context: torch.Tensor,
+    mask: torch.Tensor,
+    pmi: torch.Tensor,
+    softmax: bool = False,
+) -> float:
+    """Pearson r over :func:`attention_pmi_pairs` (same arguments)."""
+    return pearson(*attention_pmi_pairs(attention, targets, context, mask, pmi, softmax))

@@ -389,8 +389,8 @@ def fit(
             out = out + reg * m.regularization(batch["users"], batch["items"], **batch["inputs"])
         return out
 
-    def batch_loss(users: torch.Tensor, items: torch.Tensor, inputs: dict) -> torch.Tensor:
-        return objective(model, {"users": users, "items": items, "inputs": inputs})
+    def batch_loss(batch: dict) -> torch.Tensor:  # the step torch.compile sees (compile=...)
+        return objective(model, batch)
 
     if compile is not False:
         opts = {"dynamic": False, **({} if compile is True else compile)}
@@ -451,7 +451,7 @@ def fit(
                     "inputs": {k: v[s : s + batch_size] for k, v in ep_inputs.items()},
                 }
                 with trusted_ids():  # sizes checked above: no id reduction per step
-                    out = batch_loss(batch["users"], batch["items"], batch["inputs"])
+                    out = batch_loss(batch)
                     if first_loss is None:  # the untrained loss: one synchronisation per fit
                         first_loss = float(out.detach())
                     if adversary is not None:

@@ -62,11 +62,17 @@ def data(args):
         pl = ml100k_playlists(min_rating=4)
         long_short = make_split("ml-100k", args.seed, l_max=50)
         name = "MovieLens-100k"
+    loo = add_recent_context(leave_one_out(seq, n_negatives=100, seed=args.seed), 5)
     b = SimpleNamespace(
-        loo=add_recent_context(leave_one_out(seq, n_negatives=100, seed=args.seed), 5),
+        loo=loo,
         sessions=playlist_holdout(pl, seed=args.seed),
         long_short=long_short,
         quick=args.quick,
+        # PMI over users, once per split: raw for Fig. 5 (pairs never held together left out),
+        # finite (smoothing 0.1) for the softmaxed "PMI attention" of Fig. 5.13
+        loo_pmi=pmi_matrix(loo.train.df, loo.n_items, "user", n_groups=loo.n_users),
+        long_short_pmi=pmi_matrix(long_short.train.df, long_short.n_items, "user", smoothing=0.1,
+                                  n_groups=long_short.n_users),  # fmt: skip
     )
     return b, name
 
@@ -91,8 +97,7 @@ def _sdm(hops):
         n = min(len(es), ROWS)
         tgt, ctx, mask = es.candidates[:n, 0], es.inputs["context"][:n], es.inputs["context_mask"][:n]
         a = model.attention(es.users[:n], tgt, ctx, mask)[-1].cpu()  # last hop, (n, s)
-        pmi = pmi_matrix(split.train.df, split.n_items, "user", n_groups=split.n_users)
-        test = _metrics(model, es) | {"PMI r": attention_pmi_correlation(a, tgt, ctx, mask, pmi)}
+        test = _metrics(model, es) | {"PMI r": attention_pmi_correlation(a, tgt, ctx, mask, b.loo_pmi)}
         return Outcome(_metrics(model, split.valid), test, model, best, cap)
 
     return run
@@ -122,9 +127,8 @@ def _sequence(cls, long: bool):
         with torch.no_grad():
             enc = model.encode(es.users[:n].to(dev), **{k: v.to(dev) for k, v in inputs.items()})
         a = enc[1].mean(-1).cpu()  # (n, L): the heads' weights averaged (one head for the real models)
-        pmi = pmi_matrix(split.train.df, split.n_items, "user", smoothing=0.1, n_groups=split.n_users)
         tgt = es.candidates[:n, 0]
-        r = attention_pmi_correlation(a, tgt, inputs[key], inputs[f"{key}_mask"], pmi, softmax=True)
+        r = attention_pmi_correlation(a, tgt, inputs[key], inputs[f"{key}_mask"], b.long_short_pmi, softmax=True)
         test = _metrics(model, es, ks=(10, 100)) | {"PMI r": r}
         return Outcome(_metrics(model, split.valid, ks=(10, 100)), test, model, best, cap)
 

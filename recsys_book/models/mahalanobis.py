@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recsys_book.analysis import attention_pmi_pairs, pearson
+from recsys_book.analysis import pmi_matrix as pmi_by_group
 from recsys_book.models.base import Recommender
 from recsys_book.nn import (
     check_context,
@@ -367,9 +369,7 @@ def pmi_matrix(split, smoothing: float = 0.1) -> torch.Tensor:
 
     P(k, t): share of playlists holding both songs; ``smoothing`` is added to every
     co-occurrence count so that never co-occurring pairs get a finite, low PMI."""
-    from recsys_book.analysis import pmi_matrix as by_group
-
-    return by_group(split.train.df, split.n_items, "playlist", smoothing, n_groups=n_playlists(split))
+    return pmi_by_group(split.train.df, split.n_items, "playlist", smoothing, n_groups=n_playlists(split))
 
 
 @torch.no_grad()
@@ -389,10 +389,6 @@ def pmi_attention_correlation(
         users.to(dev), target.to(dev), **{k: v.to(dev) for k, v in inputs.items()}
     )
     a = a[:, 0, :].cpu()  # (n, L)
-    mask = inputs["context_mask"]
-    pmi = pmi_matrix(split)
-    ctx = inputs["context"].clamp_max(split.n_items - 1)
-    p = masked_softmax(pmi[target[:, 0:1], ctx][:, None, :], mask)[:, 0, :]  # (n, L)
-    x, y = p[mask], a[mask]
-    rho = float(torch.corrcoef(torch.stack([x, y]))[0, 1])
-    return rho, {"pmi": x.numpy(), "attention": y.numpy()}
+    x, y = attention_pmi_pairs(a, target[:, 0], inputs["context"], inputs["context_mask"], pmi_matrix(split),
+                               softmax=True)  # fmt: skip
+    return pearson(x, y), {"pmi": x.numpy(), "attention": y.numpy()}
