@@ -1,10 +1,9 @@
 """Command line: ``python -m recsys_book data fetch ml-100k`` | ``data info NAME`` |
-``reproduce NAME`` (NAME = a module in recsys_book/experiments with a ``main(args)``)."""
+``reproduce NAME`` (NAME = a module in recsys_book/experiments: an ``EXPERIMENT``, or a ``main(args)``)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import pkgutil
 import sys
 
@@ -81,8 +80,9 @@ def main(argv=None) -> int:
         elif args.cmd == "reproduce":
             if args.name not in _experiments():
                 parser.error(f"unknown experiment {args.name!r}; choose from {_experiments()}")
-            mod = importlib.import_module(f"recsys_book.experiments.{args.name}")
-            return int(mod.main(args.rest) or 0)
+            from recsys_book.experiments._runner import reproduce
+
+            return reproduce(args.name, args.rest)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,6 +32,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.func import functional_call
+
 from recsys_book.models.base import negatives_group
 
 NOISES = ("flexible", "fixed")

@@ -213,3 +213,47 @@ def evaluate(
 def results_table(rows: dict[str, dict[str, float]], digits: int = 4) -> pd.DataFrame:
     """``{"model": {"HR@10": ...}}`` -> a DataFrame with one row per model."""
     return pd.DataFrame(rows).T.round(digits)
+
+
+# ---- an evaluation pitfall: ties (SDMR's Table 3) ------------------------------------
+
+
+@torch.no_grad()
+def evaluate_ties(model, evalset, k: int = 10, batch_size: int = 1024) -> dict[str, float]:
+    """HR@k / NDCG@k of a sampled EvalSet under three tie rules, plus the share of rows whose
+    target is tied with at least one candidate:
+
+    * ``neutral``: the target's place among equal scores is uniformly random (our
+      evaluator, :func:`recsys_book.evaluate.evaluate`), exact expectation;
+    * ``favour``: the target goes first among ties (``rank = #strictly greater``), what an
+      evaluator that counts ``score > target`` produces;
+    * ``against``: the target goes last among ties.
+    """
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    tied = 0
+    n = len(evalset)
+    for s in range(0, n, batch_size):
+        idx = slice(s, min(s + batch_size, n))
+        inputs = {key: v[idx].to(dev) for key, v in evalset.inputs.items()}
+        scores = model.score(
+            evalset.users[idx].to(dev), evalset.candidates[idx].to(dev), **inputs
+        ).float()
+        g, t = target_rank_counts(scores)
+        tied += int((t > 0).sum())
+        zero = torch.zeros_like(t)
+        for rule, (gg, tt) in {
+            "neutral": (g, t),
+            "favour": (g, zero),
+            "against": (g + t, zero),
+        }.items():
+            for m, v in sampled_metrics(gg, tt, k).items():
+                if m in ("hr", "ndcg"):
+                    key = f"{'HR' if m == 'hr' else 'NDCG'}@{k} ({rule})"
+                    sums[key] = sums.get(key, 0.0) + float(v.sum())
+    model.train(was)
+    out = {key: v / n for key, v in sums.items()}
+    out["tied rows"] = tied / n
+    return out

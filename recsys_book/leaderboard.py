@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
 from recsys_book import published
 from recsys_book import results as R
+from recsys_book.results import sign_test
 
 __all__ = [
     "PROTOCOLS",
@@ -248,31 +249,6 @@ def table(board: pd.DataFrame, protocol: str, digits: int = 3) -> pd.DataFrame:
 
 
 # -- statistics ------------------------------------------------------------------------------
-
-
-def sign_test(a: Sequence[float], b: Sequence[float]) -> tuple[int, int, float]:
-    """Two-sided exact sign test of paired per-user scores ``a`` against ``b``.
-
-    Returns ``(wins, losses, p)``: users where ``a > b``, where ``a < b`` (ties are dropped),
-    and the probability, if wins and losses were equally likely, of a split at least as
-    uneven as this one: ``p = min(1, 2 * P[Binomial(n, 1/2) <= min(wins, losses)])`` with
-    ``n = wins + losses``; ``p = 1`` when ``n = 0``.
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(
-            f"sign_test needs two 1-D arrays of paired scores of the same length, got shapes "
-            f"{a.shape} and {b.shape}"
-        )
-    wins, losses = int((a > b).sum()), int((a < b).sum())
-    n, k = wins + losses, min(wins, losses)
-    if n == 0:
-        return wins, losses, 1.0
-    # log-space binomial CDF: exact enough for n in the tens of thousands
-    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)]
-    top = max(logs)
-    cdf = math.exp(top + math.log(sum(math.exp(x - top) for x in logs)) - n * math.log(2))
-    return wins, losses, min(1.0, 2.0 * cdf)
 
 
 def pareto_front(points: Mapping[str, tuple[float, float]]) -> list[str]:

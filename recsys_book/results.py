@@ -223,6 +223,8 @@ class ResultsFile:
     def __init__(self, out: str | Path, name: str, smoke: bool, replace: bool = False):
         self.name, self.smoke = name, bool(smoke)
         self.path = Path(out) / f"{stem(name, self.smoke)}.csv"
+        self.users_path = per_user_path(self.path)
+        self._users: pd.DataFrame | None = None  # read when first needed
         try:
             self._rows = read(self.path)
         except ValueError as exc:
@@ -253,6 +255,37 @@ class ResultsFile:
         )
         return bool(hit.any())
 
+    def has_per_user(self, row: Row, metrics: Iterable[str]) -> bool:
+        """Whether the per-user values of every one of ``metrics`` are stored for ``row`` as
+        written by this code."""
+        users = self._per_user()
+        key = _user_key(row.dataset, *row.key(), code_hash())
+        have = set(users.loc[users["key"] == key, "metric"]) if len(users) else set()
+        return set(metrics) <= have
+
+    def add_per_user(self, row: Row, values: Mapping[str, Sequence[float]]) -> None:
+        """Store ``row``'s per-user test values (``{"test NDCG@10": [one per evaluation row]}``)
+        in ``<stem>.per_user.csv``, atomically, replacing earlier values of the same row and
+        metric: what a per-user sign test pairs when a claim's models ran once."""
+        users = self._per_user()
+        key = _user_key(row.dataset, *row.key(), code_hash())
+        if len(users):
+            users = users[~((users["key"] == key) & users["metric"].isin(list(values)))]
+        new = pd.DataFrame([{"key": key, "metric": m, "values": " ".join(f"{float(v):.6g}" for v in vals)}
+                            for m, vals in values.items()])  # fmt: skip
+        self._users = pd.concat([users, new], ignore_index=True) if len(users) else new
+        write_text_atomic(self.users_path, self._users.to_csv(index=False))
+
+    @property
+    def per_user_rows(self) -> pd.DataFrame:
+        """The stored per-user values (:func:`read_per_user`'s columns)."""
+        return self._per_user().copy()
+
+    def _per_user(self) -> pd.DataFrame:
+        if self._users is None:
+            self._users = read_per_user(self.path)
+        return self._users
+
     def add(self, row: Row) -> dict:
         """Append ``row`` (replacing an earlier row of the same dataset, model, config and seed)."""
         if bool(row.smoke) != self.smoke:
@@ -275,6 +308,36 @@ class ResultsFile:
         return rec
 
 
+def per_user_path(results_csv: str | Path) -> Path:
+    """``<stem>.per_user.csv`` beside a results file ``<stem>.csv``."""
+    p = Path(results_csv)
+    return p.with_name(p.stem + ".per_user.csv")
+
+
+def _user_key(dataset: str, model: str, config: str, seed: int, code: str) -> str:
+    return json.dumps([str(dataset), str(model), str(config), int(seed), str(code)])
+
+
+def read_per_user(results_csv: str | Path) -> pd.DataFrame:
+    """The per-user values stored beside a results file (columns key, metric, values)."""
+    p = per_user_path(results_csv)
+    if not p.is_file():
+        return pd.DataFrame(columns=["key", "metric", "values"])
+    return pd.read_csv(p, dtype=str)
+
+
+def per_user_values(users: pd.DataFrame, rec: Mapping, metric: str) -> np.ndarray | None:
+    """The per-user ``metric`` values of results row ``rec`` (a row of :func:`read`) in
+    ``users`` (:func:`read_per_user`), written by the code that wrote the row; None if absent."""
+    if users is None or not len(users):
+        return None
+    key = _user_key(rec["dataset"], rec["model"], rec["config"], int(rec["seed"]), rec["code"])
+    hit = users[(users["key"] == key) & (users["metric"] == metric)]
+    if hit.empty:
+        return None
+    return np.array(hit["values"].iloc[-1].split(), dtype=float)
+
+
 def write_legacy(out: str | Path, name: str, rows: Iterable[Row], commit: str, threads="-") -> Path:
     """Write ``<out>/<name>.csv`` in this schema from rows read out of a table that older code
     wrote in its own layout (replacing that file): ``code = "legacy"`` (a rerun of the
@@ -293,6 +356,31 @@ def write_legacy(out: str | Path, name: str, rows: Iterable[Row], commit: str, t
     if n == 0:
         raise ValueError(f"no rows to write for {name}")
     return store.path
+
+
+def sign_test(a: Sequence[float], b: Sequence[float]) -> tuple[int, int, float]:
+    """Two-sided exact sign test of paired per-user scores ``a`` against ``b``.
+
+    Returns ``(wins, losses, p)``: users where ``a > b``, where ``a < b`` (ties are dropped),
+    and the probability, if wins and losses were equally likely, of a split at least as
+    uneven as this one: ``p = min(1, 2 * P[Binomial(n, 1/2) <= min(wins, losses)])`` with
+    ``n = wins + losses``; ``p = 1`` when ``n = 0``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(
+            f"sign_test needs two 1-D arrays of paired scores of the same length, got shapes "
+            f"{a.shape} and {b.shape}"
+        )
+    wins, losses = int((a > b).sum()), int((a < b).sum())
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return wins, losses, 1.0
+    # log-space binomial CDF: exact enough for n in the tens of thousands
+    logs = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)]
+    top = max(logs)
+    cdf = math.exp(top + math.log(sum(math.exp(x - top) for x in logs)) - n * math.log(2))
+    return wins, losses, min(1.0, 2.0 * cdf)
 
 
 def paired_t_test(a: Sequence[float], b: Sequence[float]) -> tuple[float, float]:

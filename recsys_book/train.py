@@ -38,6 +38,7 @@ import math
 import os
 import time
 import types
+from dataclasses import dataclass, fields, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -48,8 +49,8 @@ import torch.nn.functional as F
 from recsys_book.data.splits import Split
 from recsys_book.evaluate import evaluate
 from recsys_book.metrics import parse_metric
-from recsys_book.nn import check_context_ids
 from recsys_book.models.base import ClosedForm, negatives_group, training_contract
+from recsys_book.nn import check_context_ids
 from recsys_book.stopping import EarlyStopping
 from recsys_book.utils import (
     get_device,
@@ -235,35 +236,99 @@ def default_cpu_threads() -> int | None:
     return n
 
 
+@dataclass(frozen=True)
+class TrainingOptions:
+    """How a gradient model is trained: :func:`fit`'s settings that are not the model's own
+    (the model declares its loss, margin, negatives' reduction and whose items a negative
+    avoids; ``fit``'s keywords override those for one run).
+
+    ``epochs`` (the cap), ``batch_size``, ``lr``, ``optimizer`` ("adam", "adagrad", "sgd"),
+    ``weight_decay``; ``n_negatives`` sampled per positive; early stopping: ``valid_metric``
+    scored on ``split.valid`` after every epoch (``None``: no validation, last weights kept),
+    ``patience`` epochs without a better score stop the run (``None``: never) and the best
+    weights are restored; ``validate_start`` scores the start too, as epoch 0 (a warm start
+    whose training only hurts keeps its start); ``seed``; ``drop_last`` skips each epoch's
+    shorter last batch (static shapes for ``compile``).
+
+        opts = TrainingOptions(epochs=50, lr=5e-3, n_negatives=4, patience=5)
+        fit(model, split, opts)                 # or fit(model, split, epochs=50, lr=5e-3, ...)
+        fit(model, split, opts, seed=1)         # keywords override the options for one run
+    """
+
+    epochs: int = 20
+    batch_size: int = 1024
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    n_negatives: int = 1
+    valid_metric: str | None = "NDCG@10"
+    patience: int | None = None
+    validate_start: bool = False
+    seed: int = 0
+    drop_last: bool = False
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "n_negatives"):
+            v = getattr(self, name)
+            if not is_whole_number(v):
+                raise TypeError(f"{name} must be a whole number, got {v!r}")
+            if v < 1:
+                raise ValueError(f"{name} must be >= 1, got {v}")
+        lr = self.lr
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (
+            math.isfinite(lr) and lr > 0
+        ):
+            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+        if self.valid_metric:
+            try:
+                parse_metric(self.valid_metric)
+            except ValueError as exc:
+                raise ValueError(f"valid_metric: {exc}") from None
+
+    @classmethod
+    def of(cls, options: "TrainingOptions | None" = None, **settings) -> "TrainingOptions":
+        """``options`` (default: the defaults) with ``settings`` replacing its fields; an
+        unknown setting is an error that lists the known ones."""
+        if options is not None and not isinstance(options, cls):
+            raise TypeError(f"options must be a TrainingOptions, got {type(options).__name__}")
+        known = {f.name for f in fields(cls)}
+        bad = sorted(set(settings) - known)
+        if bad:
+            raise TypeError(
+                f"fit() got unknown setting(s) {bad}. Training settings: {sorted(known)}; the "
+                "model's declarations are overridden with loss=, margin=, neg_reduce=, reg=, "
+                "exclude_by=; the run with device=, progress=, callbacks=, adversary=, "
+                "train_inputs=, params=, cpu_threads=, compile=."
+            )
+        return replace(options or cls(), **settings)
+
+
 def fit(
     model: torch.nn.Module,
     split: Split,
-    epochs: int = 20,
-    batch_size: int = 1024,
-    lr: float = 1e-3,
-    optimizer: str = "adam",
-    weight_decay: float = 0.0,
+    options: TrainingOptions | None = None,
+    *,
     loss=None,
     margin: float | None = None,
-    n_negatives: int = 1,
     neg_reduce: str | None = None,
     reg: float = 0.0,
-    valid_metric: str | None = "NDCG@10",
-    patience: int | None = None,
+    exclude_by: str | None = None,
     device="auto",
-    seed: int = 0,
     progress: bool = True,
     callbacks: Iterable[Callable] = (),
-    validate_start: bool = False,
     adversary=None,
-    exclude_by: str | None = None,
     train_inputs: dict[str, torch.Tensor] | None = None,
     params=None,
     cpu_threads: int | None = None,
     compile: bool | dict = False,
-    drop_last: bool = False,
+    **settings,
 ) -> pd.DataFrame:
     """Train ``model`` on ``split.train`` and return the per-epoch history (see module doc).
+
+    How long and how: ``options`` (:class:`TrainingOptions`) and/or its fields as keywords
+    (``epochs``, ``batch_size``, ``lr``, ``optimizer``, ``weight_decay``, ``n_negatives``,
+    ``valid_metric``, ``patience``, ``validate_start``, ``seed``, ``drop_last``); a keyword
+    replaces the options' field for this run.
 
     ``loss``, ``margin``, ``neg_reduce``: ``None`` (the default) uses what the model declares
     (:mod:`recsys_book.models.base`: ``model.loss``, ``model.margin``, ``model.neg_reduce``);
@@ -300,18 +365,9 @@ def fit(
     does not move it back. Its methods still take CPU inputs (the model contract's device
     rule) and answer on that device.
     """
-    counts = {"epochs": epochs, "batch_size": batch_size, "n_negatives": n_negatives}
-    for name, v in counts.items():
-        if not is_whole_number(v):
-            raise TypeError(f"{name} must be a whole number, got {v!r}")
-    if epochs < 1 or batch_size < 1 or n_negatives < 1:
-        raise ValueError(
-            f"epochs, batch_size and n_negatives must be >= 1 (got {epochs}, {batch_size}, {n_negatives})"
-        )
-    if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) or not (
-        math.isfinite(lr) and lr > 0
-    ):
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    o = TrainingOptions.of(options, **settings)
+    epochs, batch_size, lr, n_negatives, seed = o.epochs, o.batch_size, o.lr, o.n_negatives, o.seed
+    valid_metric, patience, drop_last = o.valid_metric, o.patience, o.drop_last
     if isinstance(model, ClosedForm):
         raise TypeError(
             f"{type(model).__name__} is fitted in closed form (or by ALS/ADMM): call "
@@ -366,7 +422,7 @@ def fit(
         raise ValueError(
             "the model has no trainable parameters; closed-form models have their own .fit()."
         )
-    opt = make_optimizer(params, optimizer, lr, weight_decay)
+    opt = make_optimizer(params, o.optimizer, lr, o.weight_decay)
     has_reg = reg > 0
     post_step = contract["post_step"]
     adv_takes_clean = adversary is not None and _accepts(adversary.loss, "clean")
@@ -377,10 +433,7 @@ def fit(
             "compile= with an adversary is not supported: the adversarial term evaluates the "
             "objective under perturbed weights eagerly. Train with compile=False."
         )
-    try:
-        metric = parse_metric(valid_metric) if valid_metric else None
-    except ValueError as exc:
-        raise ValueError(f"valid_metric: {exc}") from None
+    metric = parse_metric(valid_metric) if valid_metric else None
 
     def objective(m, batch) -> torch.Tensor:
         scores = m.score(batch["users"], batch["items"], **batch["inputs"])  # (B, 1+n)
@@ -429,7 +482,7 @@ def fit(
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress, leave=False)
     first_loss = None
     try:
-        if validate_start and metric is not None:  # epoch 0: the start, before any step
+        if o.validate_start and metric is not None:  # epoch 0: the start, before any step
             model.eval()
             row = {"epoch": 0, "loss": math.nan, "seconds": 0.0}
             stopper.update(validate(row), model)

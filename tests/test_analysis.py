@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from recsys_book.analysis import attention_pmi_correlation, pmi_matrix
+from recsys_book.experiments._runner import reproduce
 
 
 def test_pmi_matrix_by_hand():
@@ -55,7 +57,9 @@ def test_correlation_is_pearson_over_the_real_finite_pairs():
 
 
 def test_reproduce_pmi_smoke_writes_only_the_smoke_table(tmp_path):
-    from recsys_book.experiments.pmi import EXPERIMENT, main
+    from recsys_book.experiments.pmi import EXPERIMENT
+
+    main = partial(reproduce, "pmi")
     from recsys_book.results import read
 
     assert main(["--quick", "--out", str(tmp_path)]) == 0

@@ -4,14 +4,18 @@ command that made them. The real tables (results/*.md) come from the full runs."
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import pytest
+
+from recsys_book.experiments._runner import reproduce
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse:UserWarning")
 
 
 def test_reproduce_baselines_smoke(tmp_path):
-    from recsys_book.experiments.baselines import main
+    main = partial(reproduce, "baselines")
     from recsys_book.results import read, selected
 
     rc = main(["--quick", "--planted", "--models", "Item-KNN", "MF-BPR", "--out", str(tmp_path)])
@@ -31,7 +35,9 @@ def test_reproduce_baselines_smoke(tmp_path):
 
 
 def test_reproduce_corml_smoke(tmp_path):
-    from recsys_book.experiments.corml import EXPERIMENT, main
+    from recsys_book.experiments.corml import EXPERIMENT
+
+    main = partial(reproduce, "corml")
     from recsys_book.results import read
 
     assert main(["--quick", "--planted", "--out", str(tmp_path)]) == 0
@@ -111,7 +117,9 @@ def test_reproduce_rme_smoke(tmp_path):
 
 
 def test_reproduce_sdmr_smoke_and_a_rerun_skips_its_rows(tmp_path):
-    from recsys_book.experiments.sdmr import EXPERIMENT, TIES, main
+    from recsys_book.experiments.sdmr import EXPERIMENT, TIES
+
+    main = partial(reproduce, "sdmr")
     from recsys_book.results import read
 
     args = ["--quick", "--planted", "--seeds", "2", "--out", str(tmp_path)]

@@ -11,6 +11,7 @@ import torch
 from recsys_book.data.planted import planted_relations
 from recsys_book.data.splits import leave_one_out
 from recsys_book.evaluate import evaluate
+from recsys_book.experiments._runner import reproduce
 from recsys_book.models.base import Popularity, training_contract
 from recsys_book.models.baselines import CML
 from recsys_book.models.lrml import LRML
@@ -254,7 +255,7 @@ def test_reproduce_lrml_quick_runs_on_the_runner_and_resumes(tmp_path):
     from recsys_book.results import read, selected
 
     argv = ["--quick", "--seeds", "2", "--out", str(tmp_path)]
-    assert exp.main(argv) == 0
+    assert reproduce("lrml", argv) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lrml_smoke.csv", "lrml_smoke.md"]
     rows = read(tmp_path / "lrml_smoke.csv")
     assert rows["smoke"].all() and rows["test NDCG@10"].between(0, 1).all()
@@ -269,7 +270,7 @@ def test_reproduce_lrml_quick_runs_on_the_runner_and_resumes(tmp_path):
     assert "LRML (recompute) > CML (hinge)" in md and "Negative's relation" in md
     assert "tuned baselines" not in md  # ML-100k numbers are not shown beside a planted smoke run
     before = (tmp_path / "lrml_smoke.csv").read_text()
-    assert exp.main(argv) == 0  # a second run skips every row already written
+    assert reproduce("lrml", argv) == 0  # a second run skips every row already written
     assert (tmp_path / "lrml_smoke.csv").read_text() == before
 
 

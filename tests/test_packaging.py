@@ -197,11 +197,13 @@ def test_no_pandas_method_that_needs_an_undeclared_package():
     assert not hits, hits
 
 
-def test_models_import_nothing_from_the_loop_or_the_adversary():
-    """Models declare; the loop (train) and the adversary (adversarial) use them, never the
-    reverse: no import of either anywhere in recsys_book/models/, at the top or in a function."""
+def test_models_import_nothing_from_the_loop_the_adversary_or_the_evaluator():
+    """Models declare; the loops (train, als), the adversary (adversarial) and the evaluator
+    (evaluate) use them, never the reverse: no import of any anywhere in recsys_book/models/,
+    at the top or in a function."""
     import ast
 
+    LOOPS = ("recsys_book.train", "recsys_book.als", "recsys_book.adversarial", "recsys_book.evaluate")
     bad = []
     for path in sorted((ROOT / "recsys_book" / "models").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -210,10 +212,9 @@ def test_models_import_nothing_from_the_loop_or_the_adversary():
                 names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
-            if any(n in ("recsys_book.train", "recsys_book.adversarial")
-                   for n in names) or (
+            if any(n in LOOPS for n in names) or (
                 isinstance(node, ast.ImportFrom) and node.module == "recsys_book"
-                and {a.name for a in node.names} & {"train", "adversarial"}
+                and {f"recsys_book.{a.name}" for a in node.names} & set(LOOPS)
             ):
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert not bad, f"models import the training loop or the adversary: {bad}"
+    assert not bad, f"models import a training loop, the adversary or the evaluator: {bad}"

@@ -346,11 +346,12 @@ def test_reproduce_qualse_quick_runs_on_the_runner_and_resumes(tmp_path):
 
 
 def test_orderings_judge_the_committed_rows_by_the_budget_rule_and_a_paired_test():
-    """experiments.qualse.orderings (the verdicts chapter 07 quotes from results/qualse.csv):
+    """claims.qualse_orderings (the verdicts chapter 07 quotes from results/qualse.csv):
     one line per pair and dataset; "no verdict" exactly where a selected run of either model
     was still improving at its cap; otherwise "holds" / "does NOT hold" only with p < 0.05
     over 2+ seeds and the sign of the mean gap."""
-    from recsys_book.experiments.qualse import ORDERINGS, orderings
+    from recsys_book.claims import QUALSE_ORDERINGS as ORDERINGS
+    from recsys_book.claims import qualse_orderings as orderings
     from recsys_book.results import read, selected, still_improving
     from recsys_book.utils import repo_root
 

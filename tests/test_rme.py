@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from recsys_book.als import fit_als, fit_implicit
 from recsys_book.data import (
     DataError,
     activity_groups,
@@ -19,7 +20,7 @@ from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity, Recommender
 from recsys_book.models.item2vec import Item2Vec
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
-from recsys_book.models.rme_implicit import fit_implicit, sample_dislikes
+from recsys_book.models.rme_implicit import sample_dislikes
 from recsys_book.models.sppmi import cooccurrence, sppmi
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sparse:UserWarning")
@@ -203,11 +204,14 @@ def test_bad_inputs(small):
 def test_early_stopping_restores_best_sweep(small):
     split, dis = small
     m = RME(split.n_users, split.n_items, k=6)
-    m.fit(split, disliked=dis, n_sweeps=6, valid=split.valid, metric="NDCG@20", patience=2)
+    fit_als(m, split, 6, disliked=dis, valid_metric="NDCG@20", patience=2)
     h = m.history_
     assert "NDCG@20" in h and m.best_sweep_ == int(h.loc[h["NDCG@20"].idxmax(), "sweep"])
     got = evaluate(m, split.valid, ks=(20,), metrics=("ndcg",))["NDCG@20"]
     assert got == pytest.approx(h["NDCG@20"].max(), rel=1e-6)
+    # the model never evaluates itself: validation is the loop's, and the old call says where
+    with pytest.raises(TypeError, match="fit_als"):
+        RME(split.n_users, split.n_items, k=6).fit(split, disliked=dis, valid=split.valid)
 
 
 # ---- Algorithm 2 ------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from recsys_book.claims import Claim, table
 from recsys_book.experiments import _runner as runner
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome
 from recsys_book.results import ResultsFile, Row, read, selected, stem, still_improving
 
 EXPERIMENTS = Path(runner.__file__).parent
@@ -218,6 +219,41 @@ def test_every_experiment_is_a_declaration_run_by_the_runner(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_every_claim_names_models_its_experiment_trains(name):
+    """An experiment judges the claims recsys_book.claims holds under its name, and each
+    claim's two models are candidates of it: a misspelt model would be "not run" forever."""
+    from recsys_book.claims import CLAIMS, select_on
+
+    mod = importlib.import_module(f"recsys_book.experiments.{name}")
+    for exp in [v for v in vars(mod).values() if isinstance(v, Experiment)]:
+        assert exp.claims == CLAIMS.get(exp.name, ()) and exp.select_on == select_on(exp.name)
+        names = {c.name for c in exp.candidates}
+        if exp.name == "qualse" and not names:
+            continue
+        for c in exp.claims:
+            if exp.name == "qualse" and {c.winner, c.loser} - names:  # the smoke run lacks some
+                assert exp is not mod.ML100K, c
+                continue
+            assert {c.winner, c.loser} <= names, f"{exp.name}: {c} names a model it never trains"
+
+
+def test_chapters_and_the_leaderboard_import_no_experiment():
+    """A chapter reads committed verdicts through recsys_book.claims; importing an experiment
+    would pull its whole training stack into the chapter (and into the leaderboard)."""
+    import json
+
+    root = EXPERIMENTS.parents[1]
+    texts = {p.name: "".join("".join(c["source"]) for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code")
+             for p in (root / "notebooks").glob("*.ipynb")}  # fmt: skip
+    for p in [root / "recsys_book" / "leaderboard.py", *(root / "notebooks" / "solutions").glob("*.py"),
+              *(root / "recsys_book" / "exercises").glob("*.py")]:  # fmt: skip
+        texts[p.name] = p.read_text()
+    assert len(texts) > 20
+    bad = [name for name, text in texts.items() if "recsys_book.experiments" in text]
+    assert not bad, f"these import an experiment module (use recsys_book.claims): {bad}"
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_quick_never_touches_a_real_table(name, tmp_path, monkeypatch):
     """Every experiment's --quick goes through the runner's naming: the real files of a
     folder (sentinels here) are left byte for byte; only <name>_smoke.* are written."""
@@ -240,7 +276,7 @@ def test_quick_never_touches_a_real_table(name, tmp_path, monkeypatch):
     for exp in exps:
         object.__setattr__(exp, "data", lambda args: (None, "fake"))  # frozen dataclass: test only
     try:
-        assert mod.main(["--quick", "--out", str(tmp_path)]) == 0
+        assert runner.reproduce(name, ["--quick", "--out", str(tmp_path)]) == 0
     finally:
         importlib.reload(mod)  # restore the declarations' data
     for p, text in sentinels.items():
@@ -296,10 +332,46 @@ def test_a_verdict_needs_the_paired_test_over_seeds(tmp_path):
     runner.main(exp, ["--out", str(tmp_path / "one"), "--seeds", "1"], log=lambda *a: None)
     one = runner.judge(exp, read(tmp_path / "one" / "toy.csv"))
     assert all("untested" in j["verdict"] for j in one)
-    table = runner.judged(exp, read(tmp_path / "toy.csv")).set_index("winner")
-    assert table.at["W", "verdict"] == "holds" and table.at["W", "seeds"] == 3
-    assert table.at["W", "winner mean"] == pytest.approx(sum(lead["W"]) / 3)
-    assert table.at["N", "p"] == pytest.approx(v["N"]["p"])
+    tab = table(runner.judge(exp, read(tmp_path / "toy.csv"))).set_index("winner")
+    assert tab.at["W", "verdict"] == "holds" and tab.at["W", "seeds"] == 3
+    assert tab.at["W", "winner mean"] == pytest.approx(sum(lead["W"]) / 3)
+    assert tab.at["N", "p"] == pytest.approx(v["N"]["p"])
+
+
+def test_models_that_run_once_are_judged_by_a_per_user_sign_test(tmp_path):
+    """Deterministic models on one split have no seeds to pair: the runner stores their
+    per-user test values beside the rows (each row's mean is its recorded metric), the judge
+    pairs them user by user (the exact sign test), and a rerun finds them written."""
+    from recsys_book.data import leave_one_out, planted_implicit
+    from recsys_book.models import Popularity
+    from recsys_book.models.baselines import ItemKNN
+    from recsys_book.results import per_user_values, read_per_user, sign_test
+
+    inter, _ = planted_implicit(n_users=150, n_items=100, seed=0)
+    split = leave_one_out(inter, n_negatives=50, seed=0)
+    exp = Experiment(
+        "toy", "Toy", "loo", lambda a: (split, "planted"),
+        (Candidate("Pop", lambda s, c, p: Popularity(s.n_users, s.n_items), seeds=False),
+         Candidate("KNN", lambda s, c, p: ItemKNN(s.n_users, s.n_items), seeds=False)),
+        claims=(Claim("KNN", "Pop", "test NDCG@10", "KNN beats Pop"), Claim("Pop", "KNN", "test HR@10", "Pop beats KNN")),
+    )  # fmt: skip
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    rows, users = read(tmp_path / "toy.csv"), read_per_user(tmp_path / "toy.csv")
+    vals = {}
+    for _, r in rows.iterrows():
+        for m in ("test NDCG@10", "test HR@10"):
+            v = vals[(r["model"], m)] = per_user_values(users, r, m)
+            assert len(v) == len(split.test) and v.mean() == pytest.approx(r[m], abs=1e-5)
+    verdicts = {j["claim"].metric: j for j in runner.judge(exp, rows, users)}
+    knn = verdicts["test NDCG@10"]
+    assert knn["test"].startswith("per-user sign test") and knn["n"] == 1
+    assert knn["p"] == pytest.approx(sign_test(vals[("KNN", "test NDCG@10")], vals[("Pop", "test NDCG@10")])[2])
+    assert knn["verdict"] == "holds" and verdicts["test HR@10"]["verdict"] == "does NOT hold"
+    assert runner.judge(exp, rows)[0]["verdict"].endswith("untested)")  # without the values
+    assert "per-user sign test" in (tmp_path / "toy.md").read_text()
+    said = []
+    runner.main(exp, ["--out", str(tmp_path)], log=said.append)
+    assert sum("already written, skipped" in line for line in said) == 2
 
 
 def test_rows_of_several_datasets_get_a_section_each_and_are_judged_apart(tmp_path):

@@ -8,10 +8,11 @@ import torch
 
 from recsys_book.data.planted import planted_baskets, planted_sequences
 from recsys_book.data.splits import add_recent_context, basket_split, leave_one_out
-from recsys_book.evaluate import evaluate
+from recsys_book.evaluate import evaluate, evaluate_ties
+from recsys_book.experiments._runner import reproduce
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import MFBPR
-from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted, evaluate_ties
+from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted
 from recsys_book.train import fit
 
 torch.set_num_threads(1)  # 2 shared cores: one thread avoids oversubscription stalls
@@ -411,7 +412,7 @@ def test_reproduce_sdmr_searches_recipe_then_hops_on_validation(tmp_path):
     from recsys_book.experiments import sdmr as exp
     from recsys_book.results import read, selected
 
-    assert exp.main(["--planted", "--models", "SDM", "--seeds", "2", "--out", str(tmp_path)]) == 0
+    assert reproduce("sdmr", ["--planted", "--models", "SDM", "--seeds", "2", "--out", str(tmp_path)]) == 0
     rows = read(tmp_path / "sdmr_smoke.csv")
     assert set(rows["model"]) == {"SDM"} and rows["smoke"].all()
     cfg = [json.loads(c) for c in rows["config"]]

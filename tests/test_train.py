@@ -10,7 +10,7 @@ from recsys_book.data import leave_one_out, planted_implicit
 from recsys_book.evaluate import evaluate
 from recsys_book.models.base import Popularity, Recommender
 from recsys_book.models.baselines import CML, MFBPR
-from recsys_book.train import NegativeSampler, bpr_loss, fit, hinge_loss
+from recsys_book.train import NegativeSampler, TrainingOptions, bpr_loss, fit, hinge_loss
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +39,19 @@ def test_same_seed_same_history_and_weights(split):
     assert not ha["loss"].equals(hc["loss"])
     assert list(ha["epoch"]) == [1, 2, 3]
     assert {"loss", "valid_NDCG@10", "valid_HR@10", "seconds"} <= set(ha.columns)
+
+
+def test_options_and_keywords_are_one_set_of_settings(split):
+    """fit(model, split, TrainingOptions(...)) trains exactly as the same settings given as
+    keywords; a keyword replaces the options' field for that run only."""
+    opts = TrainingOptions(epochs=3, lr=5e-3, n_negatives=2, batch_size=64, seed=4)
+    a, b, c = _mf(split), _mf(split), _mf(split)
+    ha = fit(a, split, opts, **_quiet())
+    hb = fit(b, split, epochs=3, lr=5e-3, n_negatives=2, batch_size=64, seed=4, **_quiet())
+    hc = fit(c, split, opts, seed=5, **_quiet())
+    cols = [k for k in ha.columns if k != "seconds"]
+    assert ha[cols].equals(hb[cols]) and torch.equal(a.user.weight, b.user.weight)
+    assert not ha["loss"].equals(hc["loss"]) and opts.seed == 4  # the override did not stick
 
 
 def test_early_stopping_restores_the_best_weights(split):
@@ -169,7 +182,7 @@ def test_losses():
 
 def test_bad_arguments_give_clear_errors(split):
     m = _mf(split)
-    with pytest.raises(ValueError, match="epochs, batch_size and n_negatives"):
+    with pytest.raises(ValueError, match="epochs must be >= 1, got 0"):
         fit(m, split, epochs=0, **_quiet())
     with pytest.raises(ValueError, match="loss must be"):
         fit(m, split, loss="hingee", **_quiet())

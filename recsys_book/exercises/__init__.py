@@ -17,6 +17,8 @@ The shared pieces, for writing a checker in a few lines:
 * :func:`check` ``(cases, fn, ref, name=...)``: call ``fn`` and ``ref`` on every named case
   (fresh copies of the inputs for each call) and compare with :func:`close`;
 * :func:`close`: tolerant comparison of numbers, tensors, arrays, tuples, lists and dicts;
+* :func:`expect_tensor`: for a checker written by hand, one tensor against the library's,
+  failing with the case, the shape, a non-finite value or the worst entry;
 * :func:`rejects`: does a checker reject an answer? (used by ``tests/test_exercises.py``).
 
 Solutions live in ``notebooks/solutions/<chapter>.py``; chapters do not execute them.
@@ -30,7 +32,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-__all__ = ["NotAnswered", "answer", "check", "close", "fmt", "rejects", "try_it"]
+__all__ = ["NotAnswered", "answer", "check", "close", "expect_tensor", "float64", "fmt", "rejects", "try_it"]
 
 
 class NotAnswered(AssertionError):
@@ -112,6 +114,36 @@ def answer(fn: Callable, *args, name: str = "exercise", case: str = "", **kwargs
     if got is None:
         raise NotAnswered(f"{name}: not answered yet (the function returned None)")
     return got
+
+
+def float64(v) -> torch.Tensor:
+    """A learner's result as a float64 tensor (``check(..., cast=float64)``)."""
+    return torch.as_tensor(v, dtype=torch.float64)
+
+
+def expect_tensor(name: str, case: str, got, want: torch.Tensor, what: str = "the result",
+                  atol: float = 1e-8, rtol: float = 1e-6) -> None:  # fmt: skip
+    """Raise an AssertionError naming ``case`` unless ``got`` (anything ``torch.as_tensor``
+    takes) has ``want``'s shape, is finite and is within ``atol + rtol * |want|`` of it; the
+    message says which: the shapes, the first values expected, or the worst entry."""
+    if got is None:
+        raise NotAnswered(f"{name}: not answered yet (the function returned None)")
+    got = torch.as_tensor(got, dtype=torch.float64)
+    want = torch.as_tensor(want, dtype=torch.float64)
+    if got.shape != want.shape:
+        raise AssertionError(
+            f"{name}: case '{case}': {what} should have shape {tuple(want.shape)}, got {tuple(got.shape)}"
+        )
+    if not torch.isfinite(got).all():
+        raise AssertionError(
+            f"{name}: case '{case}': {what} has inf/nan values (expected {want.flatten()[:4].tolist()}...)"
+        )
+    if not torch.allclose(got, want, atol=atol, rtol=rtol):
+        i = int((got - want).abs().flatten().argmax())
+        raise AssertionError(
+            f"{name}: case '{case}': {what} differs; at flat index {i} expected "
+            f"{float(want.flatten()[i]):.6f}, got {float(got.flatten()[i]):.6f}"
+        )
 
 
 def check(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from recsys_book.exercises import check
+from recsys_book.exercises import check, float64
 from recsys_book.metrics import novelty, sampled_metrics, topk_metrics
 
 
@@ -107,7 +107,7 @@ def check_novelty(fn) -> bool:
         NOVELTY_CASES,
         fn,
         novelty,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         name="E3 novelty_at_k",
         hint="mean over the top K of -log2(d_i / |U|) / log2 |U|, with d_i >= 1",
     )

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from recsys_book.data.interactions import Interactions
-from recsys_book.exercises import check
+from recsys_book.exercises import check, float64
 
 
 def interactions_from_dense(R: torch.Tensor, name: str = "exercise") -> Interactions:
@@ -70,7 +70,7 @@ def check_cosine(fn) -> bool:
         _ref_cosine,
         name="E1 my_cosine",
         atol=1e-5,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint="normalise each column of R, take all dot products, zero the diagonal; "
         "an empty column has similarity 0",
     )
@@ -99,7 +99,7 @@ def check_knn(fn) -> bool:
         _ref_knn,
         name="E2 my_knn",
         atol=1e-5,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint="score(u, i) = sum_j R_uj S_ji, so column i holds the votes for item i: "
         "torch.topk(S, k, dim=0)",
     )

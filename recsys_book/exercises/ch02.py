@@ -16,31 +16,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import pandas as pd
 import torch
 
-from recsys_book.data.interactions import Interactions
-from recsys_book.exercises import check
+from recsys_book.exercises import check, float64
+from recsys_book.exercises.ch01 import interactions_from_dense
 from recsys_book.models.rme import RME
 from recsys_book.models.sppmi import sppmi
 
 __all__ = ["check_sppmi", "check_alpha_update", "check_dislike_probs"]
-
-
-def _interactions(R: torch.Tensor, name: str = "exercise") -> Interactions:
-    """A binary (U, I) matrix as Interactions of the same shape (empty rows/columns kept)."""
-    u, i = torch.nonzero(torch.as_tensor(R) > 0, as_tuple=True)
-    df = pd.DataFrame({"user": u.numpy().astype(np.int64), "item": i.numpy().astype(np.int64)})
-    n_users, n_items = R.shape
-    return Interactions(
-        df=df,
-        n_users=n_users,
-        n_items=n_items,
-        user_ids=np.arange(n_users),
-        item_ids=np.arange(n_items),
-        name=name,
-    )
 
 
 # ---- E1: SPPMI from pair counts, Eq. (4.2)-(4.3) ---------------------------------------------
@@ -97,7 +80,7 @@ def check_sppmi(fn) -> bool:
         name="E1 my_sppmi",
         atol=1e-5,
         rtol=1e-5,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint=(
             "#(i,j) = number of documents holding both i != j; |D| = sum of all #(i,j) "
             "(ordered pairs); #(i) = sum_j #(i,j); SPPMI = max(PMI - log s, 0), 0 where #(i,j) = 0"
@@ -130,7 +113,7 @@ def _ref_alpha(P, m_u, T, z_u, f_u, g, c0, c1, lam, w):
         w_user=w,
         dtype=torch.float64,
     )
-    model.fit(_interactions(M), matrices={"Z": Z}, n_sweeps=1)
+    model.fit(interactions_from_dense(M), matrices={"Z": Z}, n_sweeps=1)
     model.P, model.T = P.clone(), T.clone()
     model.f = torch.zeros(n_users, dtype=torch.float64)
     model.f[0] = float(f_u)
@@ -177,7 +160,7 @@ def check_alpha_update(fn) -> bool:
         name="E2 my_alpha_update",
         atol=1e-8,
         rtol=1e-7,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint=(
             "A = sum_p w_up b_p b_p^T + w sum_{j: Z_uj != 0} t_j t_j^T + lam I with w_up = c1 on "
             "liked items, c0 elsewhere; rhs = sum_p w_up M_up b_p + w sum_{j: Z_uj != 0} "
@@ -238,7 +221,7 @@ def check_dislike_probs(fn) -> bool:
         _ref_probs,
         name="E3 my_dislike_probs",
         atol=1e-9,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint=(
             "softmax(-score) over the items the user has NOT observed (observed: probability 0); "
             "subtract the row's max of -score before exp (or use torch.softmax)"

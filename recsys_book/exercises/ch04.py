@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from recsys_book.exercises import check
+from recsys_book.exercises import check, float64
 from recsys_book.metrics import sampled_metrics, target_rank_counts
 from recsys_book.models.sdmr import SDM, SDP
 
@@ -76,7 +76,7 @@ def check_softmin(fn) -> bool:
         name="E1 my_softmin",
         atol=1e-9,
         rtol=1e-7,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint=(
             "a SMALLER distance must get a LARGER weight (softmax of -z); the mask is (B, s) "
             "and broadcasts over the C candidates; subtract the row minimum before exp"
@@ -125,7 +125,7 @@ def check_sdp_distance(fn) -> bool:
         name="E2 my_sdp_distance",
         atol=1e-5,
         rtol=1e-5,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint=(
             "e1 = f(W1 [u; v] + b1) with u repeated for each of the C candidates, then "
             "e = f(W e + b) for each further layer, then square element-wise (Eq. 5), then "

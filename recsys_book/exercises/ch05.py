@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from recsys_book.exercises import check, close
+from recsys_book.exercises import check, close, float64
 from recsys_book.models.corml import (
     full_mahalanobis_sq,
     gershgorin_discs,
@@ -138,7 +138,7 @@ def check_mahalanobis_sq(fn) -> bool:
         full_mahalanobis_sq,
         name="E3 my_mahalanobis_sq",
         atol=1e-8,
-        cast=lambda v: torch.as_tensor(v, dtype=torch.float64),
+        cast=float64,
         hint="the points are the COLUMNS of P and Q; expand (p - q)^T W (p - q) or use "
         "broadcasting over (U, I, n); squared, no square root",
     )

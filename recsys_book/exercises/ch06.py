@@ -25,7 +25,7 @@ from typing import Callable
 
 import torch
 
-from recsys_book.exercises import answer
+from recsys_book.exercises import answer, expect_tensor
 from recsys_book.models.baselines import CML
 from recsys_book.models.lrml import LRML
 from recsys_book.train import hinge_loss
@@ -45,26 +45,6 @@ def _model(keys: torch.Tensor, memory: torch.Tensor, users: torch.Tensor, items:
         m.keys.copy_(keys)
         m.memory.copy_(memory)
     return m.eval()
-
-
-def _compare(case: str, got, want: torch.Tensor, what: str, atol: float = 1e-8):
-    if got is None:
-        raise AssertionError(f"case '{case}': your function returned None")
-    got = torch.as_tensor(got, dtype=torch.float64)
-    if got.shape != want.shape:
-        raise AssertionError(
-            f"case '{case}': {what} should have shape {tuple(want.shape)}, got {tuple(got.shape)}"
-        )
-    if not torch.isfinite(got).all():
-        raise AssertionError(
-            f"case '{case}': {what} has inf/nan values (expected finite: {want.flatten()[:4]}...)"
-        )
-    if not torch.allclose(got, want, atol=atol, rtol=1e-6):
-        i = int((got - want).abs().flatten().argmax())
-        raise AssertionError(
-            f"case '{case}': {what} differs; at flat index {i} expected "
-            f"{float(want.flatten()[i]):.6f}, got {float(got.flatten()[i]):.6f}"
-        )
 
 
 # ---- E1 ------------------------------------------------------------------------------
@@ -95,7 +75,7 @@ def check_attention_entropy(fn: Callable) -> bool:
     for case, p, q, keys, kappa in _entropy_cases():
         got = answer(fn, p.clone(), q.clone(), keys.clone(), kappa, name="E1", case=case)
         want = _library_entropy(p, q, keys, kappa)
-        _compare(case, got, want, "the entropies (nats)", atol=1e-7)
+        expect_tensor("E1", case, got, want, "the entropies (nats)", atol=1e-7)
     return True
 
 
@@ -141,7 +121,7 @@ def check_hinge(fn: Callable) -> bool:
         got = answer(fn, p.clone(), qp.clone(), qn.clone(), keys.clone(), memory.clone(), margin, reuse,
                      name="E2", case=case)  # fmt: skip
         want = _library_hinge(p, qp, qn, keys, memory, margin, reuse)
-        _compare(case, torch.as_tensor(got, dtype=torch.float64).reshape(()), want, "the loss")
+        expect_tensor("E2", case, torch.as_tensor(got, dtype=torch.float64).reshape(()), want, "the loss")
     return True
 
 
@@ -172,5 +152,5 @@ def check_shift(fn: Callable) -> bool:
             cml.item.weight.copy_(got)
             u = torch.arange(users.shape[0])
             cols = torch.arange(items.shape[0]).expand(users.shape[0], -1)
-            _compare(case, cml.score(u, cols), lrml.score(u, cols), "CML's scores (vs LRML's)")
+            expect_tensor("E3", case, cml.score(u, cols), lrml.score(u, cols), "CML's scores (vs LRML's)")
     return True

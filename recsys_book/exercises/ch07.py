@@ -24,27 +24,9 @@ from typing import Callable
 
 import torch
 
-from recsys_book.exercises import answer
+from recsys_book.exercises import answer, expect_tensor
 from recsys_book.models import quaternion as Q
 from recsys_book.nn import masked_softmax
-
-def _compare(label: str, case: str, got, want: torch.Tensor, atol: float = 1e-8) -> None:
-    got = torch.as_tensor(got, dtype=torch.float64)
-    if got.shape != want.shape:
-        raise AssertionError(
-            f"{label}: case '{case}': expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
-        )
-    if not torch.isfinite(got).all():
-        raise AssertionError(
-            f"{label}: case '{case}': the result has inf/nan "
-            f"(expected {want.flatten()[:4].tolist()}...)"
-        )
-    if not torch.allclose(got, want, atol=atol, rtol=1e-6):
-        i = int((got - want).abs().flatten().argmax())
-        raise AssertionError(
-            f"{label}: case '{case}': at flat index {i} expected {float(want.flatten()[i]):.6f}, "
-            f"got {float(got.flatten()[i]):.6f}"
-        )
 
 
 def check_commutator(fn: Callable) -> bool:
@@ -75,7 +57,7 @@ def check_commutator(fn: Callable) -> bool:
     ]
     for case, p, q in cases:
         got = answer(fn, p.clone(), q.clone(), name="E1", case=case)
-        _compare("E1", case, got, Q.hamilton(p, q) - Q.hamilton(q, p))
+        expect_tensor("E1", case, got, Q.hamilton(p, q) - Q.hamilton(q, p))
     return True
 
 
@@ -111,5 +93,5 @@ def check_component_softmax(fn: Callable) -> bool:
     ]
     for case, x, m in cases:
         got = answer(fn, x.clone(), m.clone(), name="E3", case=case)
-        _compare("E3", case, got, masked_softmax(x, m[..., None], dim=1))
+        expect_tensor("E3", case, got, masked_softmax(x, m[..., None], dim=1))
     return True

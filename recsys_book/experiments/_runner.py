@@ -34,22 +34,21 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from recsys_book import published
+from recsys_book.claims import CLAIMS, Claim, chosen
+from recsys_book.claims import judge as judge_claims
+from recsys_book.claims import select_on as select_on_of
 from recsys_book.results import (
     ResultsFile,
     Row,
     config_text,
     markdown_table,
     mean_std,
-    paired_t_test,
-    selected,
     stem,
-    still_improving,
     where_run,
 )
 from recsys_book.utils import seed_everything, write_text_atomic
 
 PROG = "python -m recsys_book reproduce"
-ALPHA = 0.05  # a claim's verdict needs a paired t-test over seeds below this
 
 
 @dataclass(frozen=True)
@@ -122,14 +121,7 @@ class Candidate:
         return [{**(base or {}), **dict(zip(keys, c))} for c in itertools.product(*values)]
 
 
-@dataclass(frozen=True)
-class Claim:
-    """``winner`` beats ``loser`` on ``metric`` (a test metric), as ``says`` puts it."""
-
-    winner: str
-    loser: str
-    metric: str
-    says: str
+FROM_CLAIMS: Any = "<from recsys_book.claims>"  # a field's default: the claims module's entry
 
 
 @dataclass(frozen=True)
@@ -141,16 +133,22 @@ class Experiment:
     candidates: tuple[Candidate, ...]
     doc: str = ""
     evaluate: Callable | None = None  # (model, split, part) -> {metric: value}
-    select_on: str | None = "valid NDCG@10"  # None: nothing is chosen, every row is reported
+    select_on: str | None = FROM_CLAIMS  # None: nothing is chosen (default: claims.select_on(name))
     metrics: tuple[str, ...] = ("test HR@10", "test NDCG@10")
     seeds: int = 1
     quick_seeds: int | None = None  # --quick without --seeds runs this many (None: ``seeds``)
     published: tuple[str, str] | None = None  # (paper, table) of recsys_book.published
-    claims: tuple[Claim, ...] = ()
+    claims: tuple[Claim, ...] = FROM_CLAIMS  # default: recsys_book.claims.CLAIMS[name]
     planted: bool = False  # offers --planted
     options: Callable | None = None  # (parser) -> None: extra command-line options
     sections: Callable | None = None  # (rows, context) -> list of markdown lines
     generic_table: bool = True  # False: the sections are the whole report (no model table)
+
+    def __post_init__(self):
+        if self.claims is FROM_CLAIMS:
+            object.__setattr__(self, "claims", CLAIMS.get(self.name, ()))
+        if self.select_on is FROM_CLAIMS:
+            object.__setattr__(self, "select_on", select_on_of(self.name))
 
     def candidate(self, name: str) -> Candidate:
         for c in self.candidates:
@@ -176,6 +174,7 @@ class Context:
     chosen: dict = field(default_factory=dict)  # candidate -> its configuration chosen on validation
     seconds: float = 0.0
     command: str = ""
+    per_user: Any = None  # the per-user test values stored beside the rows (sign tests)
 
 
 def _needed(exp: Experiment, names: Sequence[str] | None) -> list[Candidate]:
@@ -270,23 +269,46 @@ def _choose(exp, store, dataset: str, name: str, seed: int, configs: list[dict])
     mine = mine[mine["config"].isin(keys)]
     if mine.empty or exp.select_on is None or exp.select_on not in mine:
         return configs[0]
-    return keys[_selected(mine, exp.select_on)["config"].iloc[0]]
+    return keys[chosen(mine, exp.select_on)["config"].iloc[0]]
 
 
-def _selected(rows: pd.DataFrame, on: str | None) -> pd.DataFrame:
-    return selected(rows, on) if on is not None and on in rows and not rows.empty else rows
+def _per_user_metrics(exp: Experiment, cand: Candidate, ctx: Context) -> list[str]:
+    """The test metrics of ``exp``'s claims about ``cand`` when it runs once (one seed, or
+    ``seeds=False``) and is built and evaluated here: its per-user values are stored so the
+    claim can be judged by a per-user sign test (nothing to pair over seeds)."""
+    once = not cand.seeds or ctx.args.seeds == 1
+    if not once or cand.run is not None:
+        return []
+    return sorted({c.metric for c in exp.claims if cand.name in (c.winner, c.loser)})
+
+
+def _per_user(model, split, metrics: Sequence[str]) -> dict[str, list[float]]:
+    """``{"test NDCG@10": values}``: the model's test metric per evaluation row (the test
+    set's order, the same for every model of the split)."""
+    from recsys_book.evaluate import evaluate
+    from recsys_book.metrics import parse_metric
+
+    out = {}
+    for m in metrics:
+        name, k, key = parse_metric(m.removeprefix("test "))
+        out[m] = evaluate(model, split.test, ks=(k,), metrics=(name,), per_row=True)[key].tolist()
+    return out
 
 
 def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     a = ctx.args
     row = Row(exp.name, exp.protocol, ctx.dataset, cand.name, cfg, seed, smoke=store.smoke)
-    if store.has(row) and not (a.force or getattr(a, "rerun", None)):
+    users = _per_user_metrics(exp, cand, ctx)
+    written = store.has(row) and (not users or store.has_per_user(row, users))
+    if written and not (a.force or getattr(a, "rerun", None)):
         log(f"{cand.name:<28} {config_text(cfg)} seed {seed}: already written, skipped")
         return
     model, valid, test, best, cap, seconds = _fit_one(exp, cand, ctx, cfg, seed)
     row.valid, row.test, row.best_epoch, row.max_epochs = valid, test, best, cap
     row.train_s, row.device = seconds, _device(model)
     store.add(row)
+    if users and model is not None:
+        store.add_per_user(row, _per_user(model, ctx.split, users))
     if keep:
         kept[(row.key()[1], seed)] = model
     shown = (exp.select_on or "valid NDCG@10").replace("valid ", "")
@@ -315,46 +337,10 @@ def grid_edges(cand: Candidate, cfg: Mapping) -> list[str]:
     return out
 
 
-def judge(exp: Experiment, rows: pd.DataFrame) -> list[dict]:
-    """Each claim on the selected rows: means, seeds, the paired t-test over seeds (when
-    both have 2+ common seeds) and the verdict: "no verdict" when a run was still improving,
-    "within noise" when the test's p is at least ``ALPHA``, "untested" with one seed."""
-    sel = _selected(rows, exp.select_on)
-    out = []
-    for c in exp.claims:
-        a, b = sel[sel["model"] == c.winner], sel[sel["model"] == c.loser]
-        if a.empty or b.empty or c.metric not in sel:
-            out.append({"claim": c, "verdict": "not run", "a": None, "b": None, "p": None, "n": 0})
-            continue
-        pa, pb = a.set_index("seed")[c.metric], b.set_index("seed")[c.metric]
-        common = pa.index.intersection(pb.index)
-        p = None
-        if len(common) >= 2:
-            p = paired_t_test(pa[common], pb[common])[1]
-        holds = pa.mean() > pb.mean()
-        stale = bool(still_improving(a).any() or still_improving(b).any())
-        if stale:
-            verdict = "no verdict: a run was still improving at its epoch cap"
-        elif p is None:
-            verdict = ("holds" if holds else "does NOT hold") + f" ({len(common) or 1} seed: untested)"
-        elif p >= ALPHA:
-            verdict = f"within noise (p >= {ALPHA}): {'higher' if holds else 'lower'} in the mean only"
-        else:
-            verdict = "holds" if holds else "does NOT hold"
-        out.append({"claim": c, "verdict": verdict, "a": pa.mean(), "b": pb.mean(), "p": p, "n": len(common)})
-    return out
-
-
-def judged(exp: Experiment, rows: pd.DataFrame) -> pd.DataFrame:
-    """:func:`judge` as a table (what a chapter displays from committed rows): one line per
-    claim with winner, loser, metric, says, the two means, seeds, the paired t-test's p and
-    the verdict."""
-    return pd.DataFrame([
-        {"winner": v["claim"].winner, "loser": v["claim"].loser, "metric": v["claim"].metric,
-         "says": v["claim"].says, "winner mean": v["a"], "loser mean": v["b"], "seeds": v["n"],
-         "p": v["p"], "verdict": v["verdict"]}
-        for v in judge(exp, rows)
-    ], columns=["winner", "loser", "metric", "says", "winner mean", "loser mean", "seeds", "p", "verdict"])  # fmt: skip
+def judge(exp: Experiment, rows: pd.DataFrame, per_user: pd.DataFrame | None = None) -> list[dict]:
+    """``exp``'s claims judged on ``rows`` (:func:`recsys_book.claims.judge`; ``per_user``:
+    the per-user values stored beside them, for claims whose models ran once)."""
+    return judge_claims(exp.claims, rows, exp.select_on, per_user)
 
 
 def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
@@ -386,9 +372,9 @@ def markdown(exp: Experiment, rows: pd.DataFrame, ctx: Context) -> str:
     datasets = list(dict.fromkeys(rows["dataset"])) if "dataset" in rows and len(rows) else []
     if len(datasets) > 1:
         for ds in datasets:
-            lines += ["", f"## {ds}"] + _body(exp, rows[rows["dataset"] == ds], heading="###")
+            lines += ["", f"## {ds}"] + _body(exp, rows[rows["dataset"] == ds], heading="###", per_user=ctx.per_user)
     else:
-        lines += _body(exp, rows)
+        lines += _body(exp, rows, per_user=ctx.per_user)
     if exp.published:
         lines += ["", f"Paper: {published.cite(*exp.published)}."]
     if exp.sections is not None:
@@ -405,11 +391,11 @@ def kept_epochs(rows: pd.DataFrame) -> str:
     )
 
 
-def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##") -> list[str]:
+def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##", per_user=None) -> list[str]:
     """The model table, the grid-edge note and the judged claims of one dataset's rows."""
     lines = [""]
     pub = published.table(*exp.published) if exp.published else {}
-    sel = _selected(rows, exp.select_on)
+    sel = chosen(rows, exp.select_on)
     cols = [m for m in exp.metrics if m in rows]
     table = []
     for cand in exp.candidates:
@@ -441,15 +427,18 @@ def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##") -> list[str]
     if edge:
         lines += ["", "Chosen at the edge of its grid (the optimum may lie outside: widen the grid "
                   "before resting a verdict on it): " + "; ".join(edge) + "."]
-    verdicts = judge(exp, rows)
+    verdicts = judge(exp, rows, per_user)
     if verdicts:
+        signs = any(v["test"].startswith("per-user") for v in verdicts)
         lines += ["", f"{heading} The paper's claims, judged here", ""]
-        lines += ["| claim | ours | verdict | seeds | paired t-test p |", "|---|---|---|---|---|"]
+        lines += ["| claim | ours | verdict | seeds | paired t-test p " + ("(or per-user sign test p) |" if signs else "|"),
+                  "|---|---|---|---|---|"]  # fmt: skip
         for v in verdicts:
             c = v["claim"]
             ours = "-" if v["a"] is None else f"{c.metric.replace('test ', '')} {v['a']:.3f} vs {v['b']:.3f}"
             p = "-" if v["p"] is None else f"{v['p']:.3g}"
-            lines.append(f"| {c.says}: {c.winner} > {c.loser} | {ours} | {v['verdict']} | {v['n']} | {p} |")
+            seeds = f"{v['n'] or 1}: {v['test']}" if v["test"].startswith("per-user") else v["n"]
+            lines.append(f"| {c.says}: {c.winner} > {c.loser} | {ours} | {v['verdict']} | {seeds} | {p} |")
     return lines
 
 
@@ -506,8 +495,21 @@ def main(exp: Experiment, argv: Sequence[str] | None = None, log=print) -> int:
     split, dataset = exp.data(args)
     ctx = Context(args, split, dataset, command=f"{PROG} {exp.name}" + (f" {' '.join(argv)}" if argv else ""))
     rows = run(exp, ctx, store, log=log)
-    ctx.seconds = time.perf_counter() - t0
+    ctx.seconds, ctx.per_user = time.perf_counter() - t0, store.per_user_rows
     md = markdown(exp, rows, ctx)
     write_text_atomic(Path(args.out) / f"{stem(exp.name, smoke)}.md", md)
     log(md)
     return 0
+
+
+def reproduce(name: str, argv: Sequence[str] | None = None) -> int:
+    """``python -m recsys_book reproduce NAME ARGV``: the module ``recsys_book.experiments.NAME``
+    runs its own ``main(argv)`` when it has one (a flow over several experiments), else this
+    runner's :func:`main` on its ``EXPERIMENT``."""
+    import importlib
+
+    mod = importlib.import_module(f"recsys_book.experiments.{name}")
+    if hasattr(mod, "main"):
+        return int(mod.main(argv) or 0)
+    return main(mod.EXPERIMENT, argv)
+

@@ -17,12 +17,11 @@ overwrite a real table) and is meant with a scratch ``--out``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import argparse
 
 from recsys_book.results import read, stem, where_run
 from recsys_book.utils import write_text_atomic
@@ -183,9 +182,9 @@ def main(argv=None) -> int:
     log = _load_log(log_path)
     jobs = [j for j in JOBS if args.only is None or j.stem in args.only]
     if not args.report_only:
-        import importlib
-
         from tqdm.auto import tqdm
+
+        from recsys_book.experiments._runner import reproduce
 
         bar = tqdm(jobs, desc="reproduce all", unit="table")
         for job in bar:
@@ -196,9 +195,8 @@ def main(argv=None) -> int:
                 continue
             extra = list(job.args) + (["--quick"] if args.quick else []) + (["--force"] if forced else [])
             extra += ["--out", str(out)]
-            mod = importlib.import_module(f"recsys_book.experiments.{job.name}")
             t0 = time.perf_counter()
-            rc = int(mod.main(extra) or 0)
+            rc = reproduce(job.name, extra)
             if rc:
                 print(f"reproduce {job.name} exited {rc}; stopping (finished tables are kept)")
                 return rc

@@ -30,7 +30,7 @@ The grids were widened until no chosen learning rate sat on an edge of its grid 
 from __future__ import annotations
 
 from recsys_book.data import leave_one_out, load_ml100k, planted_implicit
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, gradient, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, gradient
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, SLIM, ItemKNN, NeuMF
 from recsys_book.models.linear import EASE
@@ -115,17 +115,4 @@ EXPERIMENT = Experiment(
     published=("SDMR", "Table 3"),
     seeds=3,
     planted=True,
-    claims=(
-        Claim("CML (BPR)", "MF-BPR", "test HR@10", "metric learning beats the dot product (Table 3)"),
-        Claim("NeuMF++", "MF-BPR", "test HR@10", "NeuMF++ beats MF-BPR (Table 3)"),
-        Claim("SLIM", "Item-KNN", "test HR@10", "SLIM beats Item-KNN (Table 3)"),
-    ),
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

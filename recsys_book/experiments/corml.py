@@ -26,7 +26,7 @@ import pandas as pd
 
 from recsys_book.data import load_ml100k, planted_implicit, random_split
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment
 from recsys_book.models import Popularity
 from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.corml import CoRML
@@ -140,17 +140,5 @@ EXPERIMENT = Experiment(
     doc=__doc__,
     published=("CoRML", "Table 2"),
     planted=True,
-    claims=(
-        Claim(TUNED, "EASE", "test NDCG@10", "CoRML beats EASE (Table 2)"),
-        Claim(TUNED, "GF-CF", "test NDCG@10", "CoRML beats GF-CF (Table 2)"),
-    ),
     sections=_sections,
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -38,7 +38,7 @@ from recsys_book.crowdfunding.features import (
 )
 from recsys_book.crowdfunding.predict import cv_classify, cv_regress, group_importance
 from recsys_book.crowdfunding.semantic import fit_reward_clusters
-from recsys_book.experiments._runner import Candidate, Experiment, Outcome, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome
 
 CLASSIFY = {  # approach -> (features, model)
     "majority class": ("all", "majority"),
@@ -242,16 +242,7 @@ EXPERIMENT = Experiment(
     data=data,
     candidates=CANDIDATES,
     doc=__doc__,
-    select_on=None,  # nothing is tuned: every row is reported
     options=_options,
     sections=_sections,
     generic_table=False,
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

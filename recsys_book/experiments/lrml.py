@@ -48,7 +48,7 @@ from pathlib import Path
 import pandas as pd
 
 from recsys_book.data import leave_one_out, load_ml100k, planted_relations
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, gradient, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, gradient
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, MFBPR
 from recsys_book.models.lrml import LRML
@@ -151,19 +151,5 @@ EXPERIMENT = Experiment(
     seeds=5,
     published=("LRML", "reported"),
     planted=True,
-    claims=(
-        Claim(RECOMPUTE, "CML (hinge)", "test NDCG@10", "LRML beats CML (the paper, on ML-1M)"),
-        Claim(RECOMPUTE, "CML (hinge)", "test HR@10", "LRML beats CML (the paper, on ML-1M)"),
-        Claim(WARM, TRANSLATION, "test NDCG@10", "memory adds to one global relation (LRML contains N = 1)"),
-        Claim(RECOMPUTE, TRANSLATION, "test NDCG@10", "memory adds to one global relation (LRML contains N = 1)"),
-    ),
     sections=_sections,
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -47,7 +47,8 @@ from recsys_book import published
 from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, kept_epochs, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome, kept_epochs
+from recsys_book.experiments._runner import main as _main
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import CML, MFBPR, PlaylistAsUser
 from recsys_book.models.mahalanobis import MASR, MASS, MDR, n_playlists, pmi_attention_correlation
@@ -174,16 +175,6 @@ def _candidates(ds: str, ablations: bool) -> tuple[Candidate, ...]:
     return tuple(out)
 
 
-def _claims(ds: str, ablations: bool) -> tuple[Claim, ...]:
-    pairs = [("MASR", "MDR"), ("MASR", "MASS"), ("AMDR", "MDR"), ("AMASS", "MASS"), ("AMASR", "MASR"),
-             ("AMASR", "MASR +BPR epochs"), ("AMASR", "A(fixed)MASR"), ("MDR", "CML"), ("CML", "MF-BPR"),
-             ("MASS", "FISM"), ("MASS", "CMN")]
-    if ablations:
-        pairs += [("MDR", "MDR_us"), ("MDR", "MDR_ps"), ("MASS", "MASS_ups"), ("MASS", "MASS_ps")]
-        pairs += [("MASS", f"MASS {a}") for a in ATTENTION]
-    return tuple(Claim(f"{ds}: {w}", f"{ds}: {v}", "test NDCG@10", "Tables 4.4-4.6") for w, v in pairs)
-
-
 def _sections(rows: pd.DataFrame, ctx) -> list[str]:
     paper = published.table(*PAPER)
     rho_paper = published.rows("dissertation", "Fig. 4.13", "r")
@@ -238,7 +229,6 @@ EXPERIMENT = Experiment(
     candidates=_candidates("planted", True) + _candidates("ML-100k", False),
     doc=__doc__,
     metrics=("test HR@10", "test NDCG@10"),
-    claims=_claims("planted", True) + _claims("ML-100k", False),
     seeds=3,
     quick_seeds=1,
     options=lambda p: p.add_argument("--datasets", default="planted,ml100k", help="comma list of planted, ml100k"),

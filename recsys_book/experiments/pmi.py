@@ -34,7 +34,7 @@ import torch
 
 from recsys_book.analysis import attention_pmi_correlation, pmi_matrix
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome
 from recsys_book.models.mahalanobis import MASS, n_playlists, pmi_attention_correlation
 from recsys_book.models.qualse import AASVD, ALSTM, QUALE, QUASE
 from recsys_book.models.sdmr import SDM
@@ -185,19 +185,4 @@ EXPERIMENT = Experiment(
     quick_seeds=1,
     metrics=("test HR@10", "test NDCG@10", "test PMI r"),
     sections=sections,
-    claims=(
-        Claim("SDM-3", "SDM-1", R, "the correlation rises from 1 to 3 hops (SDMR Fig. 5)"),
-        Claim("SDM-4", "SDM-1", R, "the correlation rises from 1 to 4 hops (SDMR Fig. 5)"),
-        *(Claim("MASS", f"MASS {a}", R, "memory metric attention follows PMI most (Fig. 4.13)") for a in ATTENTION[1:]),
-        Claim("QUALE", "AASVD", R, "quaternion attention follows PMI more (Fig. 5.13)"),
-        Claim("QUASE (LSTM)", "ALSTM", R, "quaternion attention follows PMI more (Fig. 5.13)"),
-    ),
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

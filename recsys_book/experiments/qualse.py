@@ -47,10 +47,12 @@ import copy
 import pandas as pd
 
 from recsys_book.adversarial import QABPR
+from recsys_book.claims import qualse_orderings
 from recsys_book.data.planted import planted_long_short
 from recsys_book.data.splits import add_long_short_context, long_term_length, temporal_global
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, judge, main as _main, parser
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome, parser
+from recsys_book.experiments._runner import main as _main
 from recsys_book.models.base import Popularity
 from recsys_book.models.qualse import MODELS
 from recsys_book.results import markdown_table, selected
@@ -79,31 +81,6 @@ UNCAPPED = {"AASVD (no l cap)": "AASVD", "QUALE (no l cap)": "QUALE"}
 METRICS = ("HR@100", "NDCG@100", "NDCG@10", "HR@10")
 EPOCHS, PATIENCE, EPS = 100, 5, (0.5, 1.0, 2.0)
 
-# (winner, loser, claim) pairs the paper reports as holding on all six datasets
-ORDERINGS = [
-    ("QUALE", "AASVD", "quaternion > real"),
-    ("QUASE (LSTM)", "ALSTM", "quaternion > real"),
-    ("QUASE (GRU)", "AGRU", "quaternion > real"),
-    ("QUALSE", "ALSTM+AASVD", "quaternion > real"),
-    ("QUALSE", "QUALE", "fused > parts"),
-    ("QUALSE", "QUASE (LSTM)", "fused > parts"),
-    ("ALSTM+AASVD", "AASVD", "fused > parts"),
-    ("ALSTM+AASVD", "ALSTM", "fused > parts"),
-    ("AQUALSE", "AQUALE", "fused > parts"),
-    ("AQUALSE", "AQUASE (LSTM)", "fused > parts"),
-    ("AQUALE", "QUALE", "adversarial > plain"),
-    ("AQUASE (LSTM)", "QUASE (LSTM)", "adversarial > plain"),
-    ("AQUALSE", "QUALSE", "adversarial > plain"),
-    # the ablation: ours, not the paper's
-    ("QUALE (no /4)", "AASVD", "quaternion > real, without the 1/4"),
-    ("QUASE (LSTM, no /4)", "ALSTM", "quaternion > real, without the 1/4"),
-    ("QUASE (GRU, no /4)", "AGRU", "quaternion > real, without the 1/4"),
-    ("QUALE (no /4)", "QUALE", "the 1/4 costs accuracy"),
-    ("QUASE (LSTM, no /4)", "QUASE (LSTM)", "the 1/4 costs accuracy"),
-    ("QUASE (GRU, no /4)", "QUASE (GRU)", "the 1/4 costs accuracy"),
-]
-CLAIM_METRICS = ("HR@100", "NDCG@100")  # the paper's HIT@100 and NDCG@100
-CLAIMS = tuple(Claim(w, v, f"test {m}", c) for w, v, c in ORDERINGS for m in CLAIM_METRICS)
 DATASETS = {"planted": "planted long/short sequences (400 x 1200)", "ml-100k": "MovieLens-100k"}
 QUICK = "planted-tiny"
 
@@ -194,35 +171,10 @@ def _options(p) -> None:
                    help="datasets to run, one after the other (default: both; --quick: tiny planted data)")  # fmt: skip
 
 
-def orderings(rows: pd.DataFrame, metrics=CLAIM_METRICS) -> pd.DataFrame:
-    """The paper's orderings and the 1/4 ablation (:data:`ORDERINGS`) judged on results rows
-    as ``reproduce qualse`` judges them, per dataset: on the configuration chosen on
-    validation NDCG@10, the means over seeds, the paired t-test over the common seeds and the
-    runner's verdict (:func:`recsys_book.experiments._runner.judge`: "holds", "does NOT
-    hold", "within noise ...", "no verdict ..." when a run was still improving). One line per
-    (dataset, pair) whose two models both have rows. Columns: dataset, claim, pair, seeds,
-    then per metric ``gap <m>``, ``p <m>`` and ``<m>`` (the verdict)."""
-    out = []
-    for ds, g in rows.groupby("dataset", sort=False):
-        have = set(g["model"])
-        exp = Experiment("qualse", "", "sequences", None, (), claims=CLAIMS)
-        verdicts = {(v["claim"].winner, v["claim"].loser, v["claim"].metric): v for v in judge(exp, g)}
-        for win, lose, claim in ORDERINGS:
-            if win not in have or lose not in have:
-                continue
-            row = {"dataset": ds, "claim": claim, "pair": f"{win} > {lose}"}
-            for m in metrics:
-                v = verdicts[(win, lose, f"test {m}")]
-                row["seeds"] = v["n"]
-                row[f"gap {m}"], row[f"p {m}"], row[m] = v["a"] - v["b"], v["p"], v["verdict"]
-            out.append(row)
-    return pd.DataFrame(out)
-
-
 def _sections(rows: pd.DataFrame, ctx) -> list[str]:
     """Per dataset: the paper's orderings and the ablation, judged; the l cap's check."""
     lines = []
-    order = orderings(rows)
+    order = qualse_orderings(rows)
     for ds, g in rows.groupby("dataset", sort=False):
         o = order[order["dataset"] == ds].drop(columns="dataset") if len(order) else order
         if len(o):

@@ -36,14 +36,15 @@ from types import SimpleNamespace
 
 import pandas as pd
 
+from recsys_book.als import fit_als, fit_implicit
 from recsys_book.data import activity_groups, explicit_split, load_ml100k, planted_explicit
 from recsys_book.evaluate import evaluate
-from recsys_book.experiments._runner import Candidate, Claim, Experiment, Outcome, main as _main
+from recsys_book.experiments._runner import Candidate, Experiment, Outcome
+from recsys_book.experiments._runner import main as _main
 from recsys_book.models.base import Popularity
 from recsys_book.models.baselines import ItemKNN
 from recsys_book.models.item2vec import Item2Vec
 from recsys_book.models.rme import I_RME, RME, U_RME, WMF, Cofactor
-from recsys_book.models.rme_implicit import fit_implicit
 from recsys_book.models.sppmi import sppmi_matrices
 from recsys_book.results import mean_std, selected
 
@@ -99,8 +100,7 @@ def _outcome(model, split, b, extra_valid=None, swept=False) -> Outcome:
 def _fit_als(name, b, seed, cfg):
     split, dis, mats = _split(b, seed)
     m = ALS[name](split.n_users, split.n_items, k=cfg["k"], lam=cfg["lam"])
-    return m.fit(split, disliked=dis, n_sweeps=b.sweeps, valid=split.valid, metric="NDCG@100",
-                 patience=PATIENCE, matrices=mats)
+    return fit_als(m, split, b.sweeps, disliked=dis, matrices=mats, valid_metric="NDCG@100", patience=PATIENCE)
 
 
 def _als(name):
@@ -205,13 +205,6 @@ def _experiment(name: str, protocol: str, title: str) -> Experiment:
         quick_seeds=1,  # --quick: one split unless --seeds says otherwise
         published=("dissertation", "Table 4.2"),
         planted=True,
-        claims=(
-            Claim("RME", "WMF", "test NDCG@20", "RME beats WMF (Table 4.2)"),
-            Claim("RME", "Cofactor", "test NDCG@20", "RME beats Cofactor (Table 4.2)"),
-            Claim("RME", "U_RME", "test NDCG@20", "RME beats U_RME (Table 4.2)"),
-            Claim("RME", "I_RME", "test NDCG@20", "RME beats I_RME (Table 4.2)"),
-            Claim("Cofactor", "WMF", "test NDCG@20", "Cofactor beats WMF (Table 4.2)"),
-        ),
         options=lambda p: p.add_argument("--protocol", choices=["temporal", "random"], default=protocol,
                                          help="temporal: table rme; random: table rme_random"),
         sections=_sections,

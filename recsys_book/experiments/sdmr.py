@@ -50,19 +50,18 @@ import pandas as pd
 from recsys_book import published
 from recsys_book.data import load_ml100k, planted_sequences
 from recsys_book.data.splits import add_recent_context, leave_one_out
+from recsys_book.evaluate import evaluate_ties
 from recsys_book.experiments._runner import (
     Candidate,
-    Claim,
     Experiment,
     Outcome,
     Trained,
     default_evaluate,
     gradient,
-    main as _main,
 )
 from recsys_book.models import baselines
 from recsys_book.models.memory import CMN
-from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted, evaluate_ties
+from recsys_book.models.sdmr import SDM, SDMR, SDP, SDMRWeighted
 from recsys_book.models.sequential import PRME, Caser, PRMEs, TransRec
 from recsys_book.results import markdown_table, mean_std, read, selected, summary
 
@@ -296,20 +295,5 @@ EXPERIMENT = Experiment(
     quick_seeds=1,
     published=("SDMR", "Table 3"),
     planted=True,
-    claims=(
-        Claim("SDM", "SDP", "test HR@10", "SDM beats SDP (Table 3)"),
-        Claim("SDM", "Caser", "test HR@10", "SDM beats the sequential baselines, Caser (Table 3)"),
-        Claim("SDM", "PRME_s", "test NDCG@10", "SDM beats PRME_s under equal budgets (Table 3)"),
-        Claim("SDMR", "SDM", "test NDCG@10", "SDMR beats SDM (Table 3)"),
-        Claim("SDMR (Eq. 19)", "SDM", "test NDCG@10", "the beta-fusion beats SDM (Eq. 19)"),
-    ),
     sections=sections,
 )
-
-
-def main(argv=None) -> int:
-    return _main(EXPERIMENT, argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

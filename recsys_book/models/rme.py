@@ -1,7 +1,8 @@
 """RME and its variants WMF, Cofactor, U_RME, I_RME (Tran, dissertation Ch. 4.2, Eq. 4.1, 4.4-4.8).
 
 The chapter's code, in reading order: ``models/sppmi.py`` (the SPPMI matrices, Eq. 4.2-4.3),
-this file (the model and its ALS), ``models/rme_implicit.py`` (Algorithm 2),
+this file (the model and its ALS sweeps), ``models/rme_implicit.py`` (Algorithm 2's E-step),
+``recsys_book/als.py`` (the sweeps' loop with validation and early stopping, Algorithm 2),
 ``models/item2vec.py`` (the SGNS baseline); the protocol helpers ``explicit_split`` and
 ``activity_groups`` are in ``recsys_book.data.splits``. ``sppmi``, ``sppmi_matrices`` and
 ``cooccurrence`` are re-exported here (``from recsys_book.models.rme import sppmi`` works).
@@ -32,7 +33,6 @@ from __future__ import annotations
 import torch
 
 from recsys_book.data.interactions import DataError, Interactions
-from recsys_book.metrics import parse_metric
 from recsys_book.models._sparse_rows import _Rows
 from recsys_book.models.base import ClosedForm
 from recsys_book.models.sppmi import (  # noqa: F401 (re-exported: the chapter's first step)
@@ -43,7 +43,6 @@ from recsys_book.models.sppmi import (  # noqa: F401 (re-exported: the chapter's
     sppmi,
     sppmi_matrices,
 )
-from recsys_book.stopping import EarlyStopping
 
 __all__ = ["RME", "WMF", "Cofactor", "U_RME", "I_RME", "cooccurrence", "sppmi", "sppmi_matrices"]
 
@@ -137,7 +136,7 @@ class RME(ClosedForm):
                     "this model has the co-disliked term (disliked=True) but no disliked items "
                     "were "
                     "given: pass fit(..., disliked=dislikes) (see split_likes), infer them with "
-                    "fit_implicit (Algorithm 2), or use U_RME / Cofactor."
+                    "recsys_book.als.fit_implicit (Algorithm 2), or use U_RME / Cofactor."
                 )
             _same_space(liked, disliked)
             mats["Y"] = _sppmi(disliked, sy, False, None, as_sparse=False)
@@ -305,29 +304,34 @@ class RME(ClosedForm):
         data,
         disliked: Interactions | None = None,
         n_sweeps: int = 10,
-        valid=None,
-        metric: str = "NDCG@100",
-        patience: int | None = 1,
         matrices: dict | None = None,
-        callback=None,
+        callbacks=(),
         progress: bool = False,
+        after_sweep=None,
+        **unknown,
     ) -> "RME":
-        """Algorithm 1. ``data``: a Split (its ``train``) or Interactions of *liked* items;
-        ``disliked``: Interactions of disliked items (same id space) when the Y term is on.
+        """Algorithm 1: ``n_sweeps`` ALS sweeps. ``data``: a Split (its ``train``) or
+        Interactions of *liked* items; ``disliked``: Interactions of disliked items (same id
+        space) when the Y term is on. ``matrices``: precomputed {"X", "Y", "Z"} SPPMI matrices
+        (skips Eq. 4.2-4.3). Each ``callbacks`` entry runs as ``cb(model, history_df)`` after
+        every sweep (live plots), as in ``train.fit``.
 
-        ``valid``: an EvalSet (e.g. ``split.valid``); then ``metric`` is measured after every
-        sweep, training stops after ``patience`` sweeps without improvement (the authors stop
-        when validation NDCG@100 drops) and the best sweep's parameters are restored.
-        ``matrices``: precomputed {"X", "Y", "Z"} SPPMI matrices (skips Eq. 4.2-4.3).
-        ``callback(model, history_df)`` runs after every sweep (live plots).
+        Validation and early stopping (the authors stop when validation NDCG@100 drops) are the
+        training loop's: :func:`recsys_book.train.fit_als` runs this fit with an
+        ``after_sweep(model, row) -> stop?`` hook that scores the sweep, adds its metric to the
+        history ``row`` and says when to stop (the model never evaluates itself).
         """
+        if unknown:
+            raise TypeError(
+                f"RME.fit got {sorted(unknown)}: validation and early stopping live in the training "
+                "loop: recsys_book.train.fit_als(model, split, sweeps=..., valid_metric='NDCG@100', "
+                "patience=1)"
+            )
         if n_sweeps < 1:
             raise ValueError(f"n_sweeps must be >= 1, got {n_sweeps}")
         self._prepare(data, disliked, matrices)
         self.init_params()
         self._start_history()
-        name, kcut, key = parse_metric(metric)
-        stopper = EarlyStopping(patience)
         it = range(1, n_sweeps + 1)
         if progress:
             from tqdm.auto import tqdm
@@ -336,18 +340,12 @@ class RME(ClosedForm):
         for s in it:
             self.sweep()
             row = {"sweep": s, **self.objective()}
-            if valid is not None:
-                from recsys_book.evaluate import evaluate
-
-                row[metric] = evaluate(self, valid, ks=(kcut,), metrics=(name,))[key]
+            stop = bool(after_sweep(self, row)) if after_sweep is not None else False
             self._log(**row)
-            if callback is not None:
-                callback(self, self.history_)
-            if valid is not None and stopper.update(row[metric], self):
+            for cb in callbacks:
+                cb(self, self.history_)
+            if stop:
                 break
-        if stopper.best_state is not None:
-            stopper.restore(self)
-            self.best_sweep_ = int(self.history_.loc[self.history_[metric].idxmax(), "sweep"])
         return self
 
     # ---- scores -------------------------------------------------------------------------

@@ -4,8 +4,9 @@ an EM-like inference of disliked items (Eq. 4.9). Third in the chapter's reading
 
 * :func:`sample_dislikes` -- the E-step: draw items a user has not observed from
   softmax(-score).
-* :func:`fit_implicit` -- the loop: WMF start, then sample dislikes / refit RME while the
-  validation metric improves.
+
+The loop around it (WMF start, then sample dislikes / refit RME while the validation metric
+improves) is a training procedure: :func:`recsys_book.als.fit_implicit`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import pandas as pd
 import torch
 
 from recsys_book.data.interactions import DataError, Interactions
-from recsys_book.metrics import parse_metric
 from recsys_book.models.base import Recommender
-from recsys_book.models.rme import RME, WMF
-from recsys_book.models.sppmi import _shifts, sppmi
 
 # ---- Algorithm 2: inferring disliked items for implicit data ----------------------------------
 
@@ -65,74 +63,3 @@ def sample_dislikes(
     pairs = pd.DataFrame({"user": torch.cat(us).numpy(), "item": torch.cat(its).numpy()})
     pairs = pairs.drop_duplicates().sort_values(["user", "item"])
     return observed.with_df(pairs, name=f"{observed.name}-inferred-dislikes")
-
-
-def fit_implicit(
-    split,
-    tau: float = 0.2,
-    max_iter: int = 10,
-    seed: int = 0,
-    metric: str = "NDCG@100",
-    n_sweeps: int = 10,
-    progress: bool = False,
-    init: RME | None = None,
-    patience: int | None = 1,
-    **model_kw,
-) -> tuple[RME, pd.DataFrame]:
-    """Algorithm 2: RME for implicit data with an EM-like inference of disliked items.
-
-    Start from WMF (line 2); repeat: sample dislikes from the current model (E-step), refit
-    RME with them (M-step, X and Z reused: they do not change), keep the new model if its
-    validation ``metric`` beats the previous best, else stop (lines 13-17; as in the paper
-    the first RME is compared with prev_ndcg = 0). ``patience``: of each ALS fit's early stopping
-    over sweeps (1, the authors' code: stop at the first sweep that does not improve).
-    Returns (best model, per-iteration table).
-    """
-    from recsys_book.evaluate import evaluate
-
-    name, kcut, key = parse_metric(metric)
-    train = split.train
-    wmf = init
-    if wmf is None:
-        wmf = WMF(train.n_users, train.n_items, seed=seed, **_model_only(model_kw))
-        wmf.fit(split, n_sweeps=n_sweeps, valid=split.valid, metric=metric, patience=patience)
-    rows = [
-        {
-            "iter": 0,
-            "model": "WMF (init)",
-            "n_dislikes": 0,
-            metric: evaluate(wmf, split.valid, ks=(kcut,), metrics=(name,))[key],
-        }
-    ]
-    shift = model_kw.get("shift", 1.0)
-    sx, _, sz = _shifts(shift)
-    mats = {"X": sppmi(train, sx), "Z": sppmi(train, sz, transpose=True)}
-    current, best, prev = wmf, wmf, 0.0
-    for it in range(1, max_iter + 1):
-        dis = sample_dislikes(current, train, tau, seed=seed + it)  # E-step
-        model = RME(train.n_users, train.n_items, seed=seed, **model_kw)
-        model.fit(
-            split,
-            disliked=dis,
-            n_sweeps=n_sweeps,
-            valid=split.valid,
-            metric=metric,
-            matrices=mats,
-            progress=progress,
-            patience=patience,
-        )  # M-step (line 13)
-        score = evaluate(model, split.valid, ks=(kcut,), metrics=(name,))[key]
-        rows.append({"iter": it, "model": "RME", "n_dislikes": len(dis), metric: score})
-        if score > prev:  # line 14
-            best, prev, current = model, score, model
-        else:
-            break  # line 17
-    return best, pd.DataFrame(rows)
-
-
-def _model_only(kw: dict) -> dict:
-    return {
-        k: v
-        for k, v in kw.items()
-        if k not in ("liked", "disliked", "user", "w_liked", "w_disliked", "w_user", "lam_context")
-    }

@@ -7,7 +7,8 @@ Eq. 4.2-4.3). The first file of the chapter's code; read in this order:
    matrices explicitly.
 2. ``models/rme.py``: RME (Eq. 4.4) and its variants WMF / Cofactor / U_RME / I_RME, by ALS
    (Eq. 4.5-4.8; the batched row systems in ``models/_sparse_rows.py``).
-3. ``models/rme_implicit.py``: Algorithm 2 (dislikes inferred for implicit data).
+3. ``models/rme_implicit.py``: Algorithm 2's E-step (dislikes inferred for implicit data);
+   ``recsys_book/als.py``: the ALS loop (validation, early stopping) and Algorithm 2.
 4. ``models/item2vec.py``: the SGNS baseline in its SPPMI-factorisation form.
 5. The chapter's protocol: ``recsys_book.data.explicit_split`` and ``activity_groups``.
 
