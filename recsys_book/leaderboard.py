@@ -277,6 +277,52 @@ def _short(config: str, n: int = 40) -> str:
     return config if len(config) <= n else config[: n - 1] + "…"
 
 
+# where a text label goes beside its marker: (textposition, dx, dy) with the label box's
+# anchor, in pixels from the marker (y down); tried in this order
+_SPOTS = (("top center", 0.0, -1.0), ("bottom center", 0.0, 1.0), ("middle right", 1.0, 0.0),
+          ("middle left", -1.0, 0.0), ("top right", 1.0, -1.0), ("top left", -1.0, -1.0),
+          ("bottom right", 1.0, 1.0), ("bottom left", -1.0, 1.0))  # fmt: skip
+FIG_W, FIG_H, FIG_MARGIN = 880, 480, dict(l=70, r=30, t=70, b=110)
+
+
+def place_labels(x, y, names, log_x: bool = False, width: int = FIG_W, height: int = FIG_H,
+                 margin: Mapping[str, int] = FIG_MARGIN, font: float = 12.0) -> tuple[list[str], list[str]]:  # fmt: skip
+    """Text positions for a scatter's labels that do not overlap each other or the markers.
+
+    Greedy, top point first: each label takes the first of eight spots around its marker
+    (above, below, right, left, the corners) whose box, estimated in pixels for a figure of
+    ``width`` x ``height`` with ``margin`` (0.6 ``font`` per character, 1.3 ``font`` high),
+    stays inside the plot and meets no placed label and no marker; a label with no free spot
+    is left out (its name stays in the hover text). Returns (textpositions, texts).
+    """
+    xs = np.log10(np.asarray(x, dtype=float)) if log_x else np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    pw, ph = width - margin["l"] - margin["r"], height - margin["t"] - margin["b"]
+
+    def scale(v, n):  # plotly's autorange: the data range padded by about 5% each side
+        lo, hi = float(v.min()), float(v.max())
+        pad = 0.05 * (hi - lo) if hi > lo else 0.5
+        return (v - lo + pad) / (hi - lo + 2 * pad) * n
+
+    px, py = scale(xs, pw), ph - scale(ys, ph)
+    r, gap, h = 5.0, 3.0, 1.3 * font
+    boxes = [(a - r, b - r, a + r, b + r) for a, b in zip(px, py)]  # the markers
+    pos, text = ["top center"] * len(px), [""] * len(px)
+    for i in sorted(range(len(px)), key=lambda i: (py[i], px[i])):
+        w = 0.6 * font * len(str(names[i]))
+        for spot, dx, dy in _SPOTS:
+            cx = px[i] + dx * (r + gap + w / 2)
+            cy = py[i] + dy * (r + gap + h / 2)
+            box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+            inside = box[0] >= 0 and box[2] <= pw and box[1] >= -h and box[3] <= ph
+            if inside and not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                                  for b in boxes):  # fmt: skip
+                pos[i], text[i] = spot, str(names[i])
+                boxes.append(box)
+                break
+    return pos, text
+
+
 def figure_accuracy_time(board: pd.DataFrame, protocol: str, metric: str | None = None):
     """Accuracy against recorded training time (log x), one marker per model."""
     import plotly.graph_objects as go
@@ -284,29 +330,38 @@ def figure_accuracy_time(board: pd.DataFrame, protocol: str, metric: str | None 
     metric = metric or PROTOCOLS[protocol].metric
     # composites fitted from trained parts record 0 s: they have no training time of their own
     t = board[(board["protocol"] == protocol) & (board["train s"] > 0) & board[metric].notna()]
+    x = t["train s"].clip(lower=0.01)
+    pos, text = place_labels(x, t[metric], list(t["model"]), log_x=True)
     fig = go.Figure(
         go.Scatter(
-            x=t["train s"].clip(lower=0.01),
+            x=x,
             y=t[metric],
             mode="markers+text",
-            text=t["model"],
-            textposition="top center",
+            text=text,
+            textposition=pos,
+            hovertext=t["model"],
             customdata=t["config"].map(_short),
-            hovertemplate="%{text}<br>%{customdata}<br>train %{x:.2f} s<br>"
+            hovertemplate="%{hovertext}<br>%{customdata}<br>train %{x:.2f} s<br>"
             + metric
             + " %{y:.3f}<extra></extra>",
-            name="recorded runs",
+            name=_labelled("recorded runs", text),
         )
     )
     fig.update_layout(
         title=f"{metric} against training time: {PROTOCOLS[protocol].title}",
         xaxis=dict(type="log", title="training wall time recorded by the experiment (s, log)"),
         yaxis_title=f"test {metric}",
-        height=430,
+        width=FIG_W, height=FIG_H, margin=FIG_MARGIN,
         showlegend=True,
-        margin=dict(r=30),
+        legend=dict(orientation="h", y=-0.2),
     )
     return fig
+
+
+def _labelled(name: str, text: list[str]) -> str:
+    """A legend entry that says how many markers carry no label (crowded: hover for them)."""
+    n = sum(1 for t in text if not t)
+    return name + (f" ({n} unlabelled where crowded: hover for the name)" if n else "")
 
 
 def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
@@ -316,15 +371,18 @@ def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
     t = board[(board["protocol"] == protocol) & board["Novelty@10"].notna()]
     pts = {m: (float(n), float(a)) for m, n, a in zip(t["model"], t["Novelty@10"], t["NDCG@10"])}
     front = sorted(pareto_front(pts), key=lambda m: pts[m][0])
+    pos, text = place_labels(t["Novelty@10"], t["NDCG@10"], list(t["model"]))
     fig = go.Figure(
         [
             go.Scatter(
                 x=t["Novelty@10"],
                 y=t["NDCG@10"],
                 mode="markers+text",
-                text=t["model"],
-                textposition="top center",
-                name="committed table",
+                text=text,
+                textposition=pos,
+                hovertext=t["model"],
+                hovertemplate="%{hovertext}<br>Novelty@10 %{x:.3f}<br>NDCG@10 %{y:.3f}<extra></extra>",
+                name=_labelled("committed table", text),
             ),
             go.Scatter(
                 x=[pts[m][0] for m in front],
@@ -339,7 +397,7 @@ def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
         title=f"Accuracy against novelty: {PROTOCOLS[protocol].title}",
         xaxis_title="Novelty@10 (CoRML Eq. 29: higher = less popular items)",
         yaxis_title="test NDCG@10",
-        height=450,
+        width=FIG_W, height=FIG_H, margin=FIG_MARGIN,
         legend=dict(orientation="h", y=-0.2),
     )
     return fig

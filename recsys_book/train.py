@@ -242,7 +242,7 @@ class TrainingOptions:
     (the model declares its loss, margin, negatives' reduction and whose items a negative
     avoids; ``fit``'s keywords override those for one run).
 
-    ``epochs`` (the cap), ``batch_size``, ``lr``, ``optimizer`` ("adam", "adagrad", "sgd"),
+    ``epochs`` (the cap), ``batch_size``, ``lr``, ``optimizer`` ("adam", "adamw", "adagrad", "sgd"),
     ``weight_decay``; ``n_negatives`` sampled per positive; early stopping: ``valid_metric``
     scored on ``split.valid`` after every epoch (``None``: no validation, last weights kept),
     ``patience`` epochs without a better score stop the run (``None``: never) and the best

@@ -188,3 +188,19 @@ def test_figures_are_labelled(board):
             }
         )
     )
+
+
+def test_labels_are_placed_without_overlap_and_crowded_ones_go_to_the_hover(board):
+    """place_labels: spread points all get a label; points on top of each other share the
+    free spots around them, one label each (the rest keep their names in the hover text);
+    the committed leave-one-out figure labels most of its models (chapter 09's crowded plot)."""
+    pos, text = L.place_labels([1, 2, 3], [1, 2, 3], ["a", "b", "c"])
+    assert text == ["a", "b", "c"] and all(p in {s for s, _, _ in L._SPOTS} for p in pos)
+    pos, text = L.place_labels([1] * 6 + [3], [1] * 6 + [3], [f"a long label {i}" for i in range(6)] + ["d"])
+    placed = [p for p, t in zip(pos[:6], text[:6]) if t]
+    assert text[6] == "d" and 1 <= len(placed) < 6 and len(set(placed)) == len(placed)  # one spot each
+    fig = L.figure_accuracy_time(board, "loo")
+    shown = [t for t in fig.data[0].text if t]
+    assert len(shown) >= 0.8 * len(fig.data[0].text) and len(set(shown)) == len(shown)
+    assert set(fig.data[0].hovertext) >= set(shown)
+
