@@ -10,8 +10,9 @@ of each model over its seeds, the paired t-test over their common seeds, and a v
 "holds" / "does NOT hold" when p < :data:`ALPHA`; "within noise (...)" when not; "no verdict"
 when a selected run's kept epoch was its epoch cap (it was still improving); "(1 seed:
 untested)" when there is nothing to pair; "not run" when a model has no rows. Models that ran
-once (deterministic ones on one split) are paired user by user instead: the exact sign test
-on the per-user test values the runner stores beside the rows (``<stem>.per_user.csv``).
+once at the same seed (deterministic ones on one split) are paired user by user instead: the
+exact sign test on the per-user test values the runner stores beside the rows
+(``<stem>.per_user.csv``); its direction (more users higher or lower) decides "holds".
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from recsys_book.results import (
     still_improving,
 )
 
-ALPHA = 0.05  # a verdict needs a paired t-test over seeds below this
+ALPHA = 0.05  # a verdict needs its paired test (t-test over seeds, or sign test over users) below this
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,10 @@ CLAIMS: dict[str, tuple[Claim, ...]] = {
 }
 CLAIMS["rme_random"] = CLAIMS["rme"]
 
+# figure sweeps: rows that draw a paper's figure, not a model of the table (a grid run once,
+# nothing chosen from it): the model table and the leaderboard leave them out
+SWEEPS: dict[str, tuple[str, ...]] = {"sdmr": ("SDM-h, d (Fig. 6)",)}
+
 # the validation metric each reproduction chooses its configurations on (None: nothing is chosen)
 SELECT_ON: dict[str, str | None] = {"rme": "valid NDCG@100", "rme_random": "valid NDCG@100", "crowdfunding": None}
 
@@ -172,13 +177,14 @@ def judge(
         p, test = None, "-"
         if len(common) >= 2:
             p, test = paired_t_test(pa[common], pb[common])[1], f"paired t-test over {len(common)} seeds"
-        elif len(a) == len(b) == 1:
+        holds = pa.mean() > pb.mean()
+        if len(common) == 1 and len(a) == len(b) == 1:  # the same seed: the same split and test rows
             va = per_user_values(per_user, a.iloc[0], c.metric)
             vb = per_user_values(per_user, b.iloc[0], c.metric)
             if va is not None and vb is not None and va.shape == vb.shape:
                 wins, losses, p = sign_test(va, vb)
                 test = f"per-user sign test ({wins} users higher, {losses} lower)"
-        holds = pa.mean() > pb.mean()
+                holds = wins > losses  # the direction the test measured, not the means
         if bool(still_improving(a).any() or still_improving(b).any()):
             verdict = "no verdict: a run was still improving at its epoch cap"
         elif p is None:
@@ -197,7 +203,7 @@ _COLUMNS = ["winner", "loser", "metric", "says", "winner mean", "loser mean", "s
 
 def table(verdicts: Sequence[dict]) -> pd.DataFrame:
     """:func:`judge`'s verdicts as a table: winner, loser, metric, says, the two means, seeds,
-    the paired t-test's p and the verdict."""
+    which paired test, its p and the verdict."""
     return pd.DataFrame(
         [
             {"winner": v["claim"].winner, "loser": v["claim"].loser, "metric": v["claim"].metric,

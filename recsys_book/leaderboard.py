@@ -43,6 +43,7 @@ import pandas as pd
 
 from recsys_book import published
 from recsys_book import results as R
+from recsys_book.claims import SWEEPS
 from recsys_book.results import sign_test
 
 __all__ = [
@@ -158,6 +159,7 @@ def _rows(rows: pd.DataFrame, proto: Protocol, stem: str) -> pd.DataFrame:
     test metrics' mean and sample sd over seeds. Planted-data and smoke rows are left out:
     the leaderboard is MovieLens-100k's."""
     rows = rows[~rows["smoke"] & ~rows["dataset"].astype(str).str.contains("planted", case=False)]
+    rows = rows[~rows["model"].isin(SWEEPS.get(stem, ()))]  # a figure's sweep is not a model
     on = proto.select_on if proto.select_on in rows else None
     sel = R.selected(rows, on) if on else rows
     out = []
@@ -295,6 +297,8 @@ def place_labels(x, y, names, log_x: bool = False, width: int = FIG_W, height: i
     stays inside the plot and meets no placed label and no marker; a label with no free spot
     is left out (its name stays in the hover text). Returns (textpositions, texts).
     """
+    if len(names) == 0:
+        return [], []
     xs = np.log10(np.asarray(x, dtype=float)) if log_x else np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
     pw, ph = width - margin["l"] - margin["r"], height - margin["t"] - margin["b"]

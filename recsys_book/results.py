@@ -269,8 +269,10 @@ class ResultsFile:
         metric: what a per-user sign test pairs when a claim's models ran once."""
         users = self._per_user()
         key = _user_key(row.dataset, *row.key(), code_hash())
-        if len(users):
-            users = users[~((users["key"] == key) & users["metric"].isin(list(values)))]
+        if len(users):  # this row's earlier values, by this code or another (never paired again)
+            head = json.loads(key)[:4]
+            same_row = users["key"].map(lambda k: json.loads(k)[:4] == head).astype(bool)
+            users = users[~(same_row & (users["metric"].isin(list(values)) | (users["key"] != key)))]
         new = pd.DataFrame([{"key": key, "metric": m, "values": " ".join(f"{float(v):.6g}" for v in vals)}
                             for m, vals in values.items()])  # fmt: skip
         self._users = pd.concat([users, new], ignore_index=True) if len(users) else new

@@ -210,7 +210,7 @@ def test_early_stopping_restores_best_sweep(small):
     got = evaluate(m, split.valid, ks=(20,), metrics=("ndcg",))["NDCG@20"]
     assert got == pytest.approx(h["NDCG@20"].max(), rel=1e-6)
     # the model never evaluates itself: validation is the loop's, and the old call says where
-    with pytest.raises(TypeError, match="fit_als"):
+    with pytest.raises(TypeError, match=r"recsys_book\.als\.fit_als"):
         RME(split.n_users, split.n_items, k=6).fit(split, disliked=dis, valid=split.valid)
 
 

@@ -8,6 +8,7 @@ import importlib
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recsys_book.claims import Claim, table
@@ -338,7 +339,7 @@ def test_a_verdict_needs_the_paired_test_over_seeds(tmp_path):
     assert tab.at["N", "p"] == pytest.approx(v["N"]["p"])
 
 
-def test_models_that_run_once_are_judged_by_a_per_user_sign_test(tmp_path):
+def test_models_that_run_once_are_judged_by_a_per_user_sign_test(tmp_path, monkeypatch):
     """Deterministic models on one split have no seeds to pair: the runner stores their
     per-user test values beside the rows (each row's mean is its recorded metric), the judge
     pairs them user by user (the exact sign test), and a rerun finds them written."""
@@ -372,6 +373,42 @@ def test_models_that_run_once_are_judged_by_a_per_user_sign_test(tmp_path):
     said = []
     runner.main(exp, ["--out", str(tmp_path)], log=said.append)
     assert sum("already written, skipped" in line for line in said) == 2
+    # rerun by other code: each row's values are replaced, not piled beside the old ones
+    import recsys_book.results as results
+
+    monkeypatch.setattr(results, "code_hash", lambda: "other code")
+    runner.main(exp, ["--out", str(tmp_path)], log=lambda *a: None)
+    again = read_per_user(tmp_path / "toy.csv")
+    assert len(again) == len(users) and all('"other code"' in k for k in again["key"])
+
+
+def test_the_sign_test_decides_the_direction_and_pairs_only_the_same_seed():
+    """A per-user sign test says which model more users prefer, whatever the means say (NDCG
+    can have a higher mean with fewer users higher); rows of different seeds (another split)
+    are never paired user by user."""
+    import json
+
+    import numpy as np
+
+    from recsys_book.claims import judge
+    from recsys_book.results import _user_key
+
+    a_vals = np.r_[np.full(10, 1.0), np.zeros(40)]                 # mean .20: 10 users higher
+    b_vals = np.r_[np.zeros(10), np.full(40, 0.1)]                 # mean .08: 40 users higher
+    rec = {"dataset": "d", "config": "{}", "code": "c", "best_epoch": np.nan, "max_epochs": np.nan,
+           "valid NDCG@10": 0.5}  # fmt: skip
+    rows = pd.DataFrame([{**rec, "model": "A", "seed": 0, "test NDCG@10": a_vals.mean()},
+                         {**rec, "model": "B", "seed": 0, "test NDCG@10": b_vals.mean()}])  # fmt: skip
+    users = pd.DataFrame([{"key": _user_key("d", m, "{}", 0, "c"), "metric": "test NDCG@10",
+                           "values": " ".join(map(str, v))} for m, v in (("A", a_vals), ("B", b_vals))])  # fmt: skip
+    claim = (Claim("A", "B", "test NDCG@10", "A beats B"),)
+    v = judge(claim, rows, None, users)[0]
+    assert v["test"].startswith("per-user sign test (10 users higher, 40 lower)") and v["p"] < 0.001
+    assert v["a"] > v["b"] and v["verdict"] == "does NOT hold"
+    rows.loc[1, "seed"] = 1  # B at another seed: another split's users, nothing to pair
+    users.loc[1, "key"] = _user_key("d", "B", "{}", 1, "c")
+    assert json.loads(users.loc[1, "key"])[3] == 1
+    assert judge(claim, rows, None, users)[0]["verdict"].endswith("untested)")
 
 
 def test_rows_of_several_datasets_get_a_section_each_and_are_judged_apart(tmp_path):

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping, Sequence
 import pandas as pd
 
 from recsys_book import published
-from recsys_book.claims import CLAIMS, Claim, chosen
+from recsys_book.claims import CLAIMS, SWEEPS, Claim, chosen
 from recsys_book.claims import judge as judge_claims
 from recsys_book.claims import select_on as select_on_of
 from recsys_book.results import (
@@ -308,7 +308,16 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     row.train_s, row.device = seconds, _device(model)
     store.add(row)
     if users and model is not None:
-        store.add_per_user(row, _per_user(model, ctx.split, users))
+        per = _per_user(model, ctx.split, users)
+        for m, vals in per.items():  # the values must be what the row recorded, else they pair other rows
+            mean = sum(vals) / max(len(vals), 1)
+            if abs(mean - test.get(m.removeprefix("test "), float("nan"))) > 1e-5:
+                raise ValueError(
+                    f"{cand.name}: the per-user {m} (mean {mean:.6f}) is not the row's "
+                    f"{test.get(m.removeprefix('test '))}: the experiment evaluates otherwise than "
+                    "evaluate(model, split.test); give the candidate run= or drop the claim's sign test"
+                )
+        store.add_per_user(row, per)
     if keep:
         kept[(row.key()[1], seed)] = model
     shown = (exp.select_on or "valid NDCG@10").replace("valid ", "")
@@ -398,7 +407,8 @@ def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##", per_user=Non
     sel = chosen(rows, exp.select_on)
     cols = [m for m in exp.metrics if m in rows]
     table = []
-    for cand in exp.candidates:
+    models = [c for c in exp.candidates if c.name not in SWEEPS.get(exp.name, ())]  # figures: own sections
+    for cand in models:
         g = sel[sel["model"] == cand.name]
         if g.empty:
             continue
@@ -421,7 +431,7 @@ def _body(exp: Experiment, rows: pd.DataFrame, heading: str = "##", per_user=Non
     if table and exp.generic_table:
         lines.append(markdown_table(pd.DataFrame(table), index=False))
     edge = [
-        f"{c.name}: {e}" for c in exp.candidates if not sel[sel["model"] == c.name].empty
+        f"{c.name}: {e}" for c in models if not sel[sel["model"] == c.name].empty
         for e in grid_edges(c, json.loads(sel[sel["model"] == c.name]["config"].iloc[0]))
     ]
     if edge:

@@ -1,6 +1,6 @@
 """What the attention learned, on trained checkpoints: ``python -m recsys_book reproduce pmi``.
 
-PMI against attention (:mod:`recsys_book.analysis`) on ML-100k, three training seeds, each
+PMI against attention (:mod:`recsys_book.analysis`) on ML-100k, five training seeds, each
 model trained under the budget rule (early stopping on validation NDCG@10, patience 5; the
 kept epoch per seed in the table), its correlation measured on the test rows of the
 checkpoint kept:
@@ -181,7 +181,7 @@ EXPERIMENT = Experiment(
     data=data,
     candidates=CANDIDATES,
     doc=__doc__,
-    seeds=3,
+    seeds=5,  # 3 left two verdicts within noise; 5 settled them
     quick_seeds=1,
     metrics=("test HR@10", "test NDCG@10", "test PMI r"),
     sections=sections,

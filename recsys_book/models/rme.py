@@ -317,15 +317,17 @@ class RME(ClosedForm):
         every sweep (live plots), as in ``train.fit``.
 
         Validation and early stopping (the authors stop when validation NDCG@100 drops) are the
-        training loop's: :func:`recsys_book.train.fit_als` runs this fit with an
+        training loop's: :func:`recsys_book.als.fit_als` runs this fit with an
         ``after_sweep(model, row) -> stop?`` hook that scores the sweep, adds its metric to the
         history ``row`` and says when to stop (the model never evaluates itself).
         """
         if unknown:
+            moved = {"valid", "metric", "patience"} & set(unknown)
             raise TypeError(
-                f"RME.fit got {sorted(unknown)}: validation and early stopping live in the training "
-                "loop: recsys_book.train.fit_als(model, split, sweeps=..., valid_metric='NDCG@100', "
-                "patience=1)"
+                f"RME.fit got unexpected keyword(s) {sorted(unknown)}"
+                + (": validation and early stopping live in the training loop: "
+                   "recsys_book.als.fit_als(model, split, sweeps=..., valid_metric='NDCG@100', patience=1)"
+                   if moved else "")  # fmt: skip
             )
         if n_sweeps < 1:
             raise ValueError(f"n_sweeps must be >= 1, got {n_sweeps}")
