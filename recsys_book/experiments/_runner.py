@@ -68,6 +68,9 @@ class Outcome:
     model: Any = None
     best_epoch: int | None = None
     max_epochs: int | None = None
+    # {"test M": values whose mean is test[M]}: the units a paired test pairs (users, folds,
+    # projects), stored beside the row like the evaluator's per-user values
+    per_user: Mapping[str, Sequence[float]] | None = None
 
 
 def closed_form(model, split, cfg: dict, seed: int, quick: bool) -> Trained:
@@ -175,6 +178,7 @@ class Context:
     seconds: float = 0.0
     command: str = ""
     per_user: Any = None  # the per-user test values stored beside the rows (sign tests)
+    last_per_user: Any = None  # what the last run= candidate returned as its Outcome.per_user
 
 
 def _needed(exp: Experiment, names: Sequence[str] | None) -> list[Candidate]:
@@ -205,6 +209,7 @@ def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: in
     t0 = time.perf_counter()
     if cand.run is not None:
         out = cand.run(ctx.split, cfg, seed, quick, parts)
+        ctx.last_per_user = out.per_user
         return out.model, out.valid, out.test, out.best_epoch, out.max_epochs, time.perf_counter() - t0
     model = cand.build(ctx.split, cfg, parts)
     info = cand.train(model, ctx.split, cfg, seed, quick)
@@ -300,6 +305,7 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     row = Row(exp.name, exp.protocol, ctx.dataset, cand.name, cfg, seed, smoke=store.smoke)
     users = _per_user_metrics(exp, cand, ctx)
     written = store.has(row) and (not users or store.has_per_user(row, users))
+    ctx.last_per_user = None
     if written and not (a.force or getattr(a, "rerun", None)):
         log(f"{cand.name:<28} {config_text(cfg)} seed {seed}: already written, skipped")
         return
@@ -307,15 +313,16 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     row.valid, row.test, row.best_epoch, row.max_epochs = valid, test, best, cap
     row.train_s, row.device = seconds, _device(model)
     store.add(row)
-    if users and model is not None:
-        per = _per_user(model, ctx.split, users)
+    per = _per_user(model, ctx.split, users) if users and model is not None else ctx.last_per_user
+    if per:
         for m, vals in per.items():  # the values must be what the row recorded, else they pair other rows
             mean = sum(vals) / max(len(vals), 1)
             if abs(mean - test.get(m.removeprefix("test "), float("nan"))) > 1e-5:
                 raise ValueError(
-                    f"{cand.name}: the per-user {m} (mean {mean:.6f}) is not the row's "
-                    f"{test.get(m.removeprefix('test '))}: the experiment evaluates otherwise than "
-                    "evaluate(model, split.test); give the candidate run= or drop the claim's sign test"
+                    f"{cand.name}: the per-unit {m} values (mean {mean:.6f}) are not the row's "
+                    f"{test.get(m.removeprefix('test '))}: a paired test would pair other numbers than the "
+                    "table shows (an experiment that evaluates otherwise than evaluate(model, split.test) "
+                    "returns its own Outcome(per_user=...) from a run= candidate)"
                 )
         store.add_per_user(row, per)
     if keep:

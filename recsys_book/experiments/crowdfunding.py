@@ -27,6 +27,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 from recsys_book import published
+from recsys_book.claims import ALPHA
 from recsys_book.crowdfunding import planted_crowdfunding
 from recsys_book.crowdfunding.features import (
     FEATURE_GROUPS,
@@ -39,6 +40,7 @@ from recsys_book.crowdfunding.features import (
 from recsys_book.crowdfunding.predict import cv_classify, cv_regress, group_importance
 from recsys_book.crowdfunding.semantic import fit_reward_clusters
 from recsys_book.experiments._runner import Candidate, Experiment, Outcome
+from recsys_book.results import paired_t_test, per_user_values, sign_test
 
 CLASSIFY = {  # approach -> (features, model)
     "majority class": ("all", "majority"),
@@ -96,7 +98,8 @@ def _classify(name):
 
     def run(b, cfg, seed, quick, parts):
         r = cv_classify(_features(b, cfg["time point"], feats), b.y, model=model, folds=b.folds, seed=b.seed)
-        return Outcome({}, {"accuracy": r["accuracy"], "accuracy sd": r["accuracy_sd"], "AUC": r["auc"]})
+        return Outcome({}, {"accuracy": r["accuracy"], "accuracy sd": r["accuracy_sd"], "AUC": r["auc"]},
+                       per_user={"test accuracy": r["fold_accuracy"].tolist()})  # the folds, paired below
 
     return run
 
@@ -108,7 +111,8 @@ def _regress(name):
         which = "regress" if feats == "all" else feats
         X = _features(b, cfg["time point"], which)
         r = cv_regress(X, b.dur, model=model, folds=b.folds, seed=b.seed, strata=b.y)
-        return Outcome({}, {k: v for k, v in r.items() if k != "pred"})
+        return Outcome({}, {k: v for k, v in r.items() if k != "pred"},
+                       per_user={"test MAE": np.abs(r["pred"] - b.dur).tolist()})  # per project, paired below
 
     return run
 
@@ -116,7 +120,7 @@ def _regress(name):
 def _ablation(b, cfg, seed, quick, parts):
     keep = [g for g in FEATURE_GROUPS if g != cfg["left out"]]
     r = cv_classify(select_groups(_features(b, "TP4", "all"), keep), b.y, folds=b.folds, seed=b.seed)
-    return Outcome({}, {"accuracy": r["accuracy"], "AUC": r["auc"]})
+    return Outcome({}, {"accuracy": r["accuracy"], "AUC": r["auc"]}, per_user={"test accuracy": r["fold_accuracy"].tolist()})
 
 
 TPS = {"time point": list(TIME_POINTS)}
@@ -129,6 +133,38 @@ CANDIDATES = (
 
 def _holds(ok) -> str:
     return "holds" if ok else "does NOT hold"
+
+
+def _units(rows, ctx, model: str, metric: str, **cfg) -> np.ndarray:
+    """The per-fold (accuracy) or per-project (MAE) values stored beside ``model``'s row."""
+    r = rows[(rows["model"] == model) & (rows["config"].map(lambda c: json.loads(c) == cfg))]
+    v = per_user_values(ctx.per_user, r.iloc[0], metric) if len(r) == 1 else None
+    if v is None:
+        raise ValueError(f"no per-unit {metric} stored for {model} {cfg}: rerun the table (--force)")
+    return v
+
+
+def _paired(a: np.ndarray, b: np.ndarray, higher: bool = True) -> tuple[bool, float, str]:
+    """Is ``a`` better than ``b``, and beyond chance? Folds (few): the paired t-test; projects
+    (many absolute errors): the exact sign test. Returns (a better, p, which test)."""
+    if len(a) <= 20:
+        better = a.mean() > b.mean() if higher else a.mean() < b.mean()
+        return bool(better), paired_t_test(a, b)[1], f"paired t-test over {len(a)} folds"
+    wins, losses, p = sign_test(b, a) if not higher else sign_test(a, b)  # wins: a better
+    return wins > losses, p, f"sign test over {len(a)} projects"
+
+
+def _verdict(pairs) -> str:
+    """``pairs``: [(label, (better, p, test))]. "holds" when every pair is better beyond chance,
+    "does NOT hold" when one is worse beyond chance, else "within noise"; the largest p (and
+    the pairs that did not hold) in brackets."""
+    state = {lab: ("holds" if p < ALPHA else "noise") if better else ("fails" if p < ALPHA else "noise")
+             for lab, (better, p, _) in pairs}  # fmt: skip
+    word = ("holds" if all(v == "holds" for v in state.values()) else
+            "does NOT hold" if "fails" in state.values() else f"within noise (p >= {ALPHA})")  # fmt: skip
+    worst = max(pairs, key=lambda x: x[1][1])
+    others = [f"{lab} p {p:.2g}" + (" (worse)" if not better else "") for lab, (better, p, _) in pairs if state[lab] != "holds"]
+    return word + f" ({worst[1][2]}: largest p {worst[1][1]:.2g}" + (f"; not holding: {', '.join(others)}" if others else "") + ")"
 
 
 def _pivot(rows, prefix, metric) -> pd.DataFrame:
@@ -180,14 +216,19 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
         lines.append(f"| {a} | " + " | ".join(cells) + " | " + " / ".join(f"{auc.loc[a, t]:.3f}" for t in tps) + f" | {p} |")
     ours, base = acc.loc["all features (ours)", tps], acc.loc[["majority class", "Kim et al. features"], tps].max()
     p_ours = paper["all features (ours)"]
+    fold = {(a, t): _units(rows, ctx, f"classify: {a}", "test accuracy", **{"time point": t})
+            for a in acc.index for t in tps}  # fmt: skip
+    ours_a = "all features (ours)"
+    rise = _paired(fold[(ours_a, tps[-1])], fold[(ours_a, tps[0])])
+    beats = [(f"{t} vs {a}", _paired(fold[(ours_a, t)], fold[(a, t)])) for t in tps for a in acc.index if a != ours_a]
     lines += [
         "",
         f"- Accuracy rises from {tps[0]} to {tps[-1]} (paper: {p_ours['TP1']} -> {p_ours['TP4']}): "
-        f"{100 * ours.iloc[0]:.1f} -> {100 * ours.iloc[-1]:.1f}, {_holds(ours.iloc[-1] > ours.iloc[0])}; "
-        f"monotone: {_holds(bool((np.diff(ours.to_numpy()) >= 0).all()))}.",
+        f"{100 * ours.iloc[0]:.1f} -> {100 * ours.iloc[-1]:.1f}, {_verdict([(tps[-1] + ' vs ' + tps[0], rise)])}; "
+        f"monotone in the means: {_holds(bool((np.diff(ours.to_numpy()) >= 0).all()))}.",
         "- Our model beats both baselines at every time point (paper: it does): "
-        + _holds(bool((ours > base).all()))
-        + " (margins " + ", ".join(f"{t} {100 * (ours[t] - base[t]):+.1f}" for t in tps) + " points).",
+        + _verdict(beats)
+        + " (margins over the better baseline " + ", ".join(f"{t} {100 * (ours[t] - base[t]):+.1f}" for t in tps) + " points).",
         "",
         "## Delivery duration (days) by time point (Table 3.5)",
         "",
@@ -204,12 +245,22 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
             f"| {a} | " + " | ".join(f"{rmse.loc[a, t]:.1f}" for t in tps)
             + f" | {mae.loc[a, last]:.1f} | {na.loc[a, last]:.3f} / {nb.loc[a, last]:.3f} | {p} |"
         )
-    o, k, m = rmse.loc["all features (ours)", tps], rmse.loc["Kim et al. features (linear)", tps], rmse.loc["mean duration", tps]
+    o = rmse.loc["all features (ours)", tps]
+    err = {(a, t): _units(rows, ctx, f"regress: {a}", "test MAE", **{"time point": t})
+           for a in ("all features (ours)", "Kim et al. features (linear)", "mean duration") for t in tps}  # fmt: skip
+    vs = {a: [(t, _paired(err[("all features (ours)", t)], err[(a, t)], higher=False)) for t in tps]
+          for a in ("mean duration", "Kim et al. features (linear)")}  # fmt: skip
+    fall = _paired(err[("all features (ours)", last)], err[("all features (ours)", tps[0])], higher=False)
     lines += [
         "",
+        "Regression verdicts pair each project's absolute error (the sign test: is one model's error "
+        "smaller for more projects than chance allows?).",
+        "",
         "- Our elastic net beats the mean duration at every time point (paper: it does): "
-        + _holds(bool((o < m).all())) + "; and Kim et al.'s features (paper: it does): " + _holds(bool((o < k).all())) + ".",
-        f"- RMSE falls from {tps[0]} to {last}: {o.iloc[0]:.1f} -> {o.iloc[-1]:.1f}, {_holds(o.iloc[-1] < o.iloc[0])}.",
+        + _verdict(vs["mean duration"]) + "; and Kim et al.'s features (paper: it does): "
+        + _verdict(vs["Kim et al. features (linear)"]) + ".",
+        f"- The error falls from {tps[0]} to {last} (RMSE {o.iloc[0]:.1f} -> {o.iloc[-1]:.1f}): "
+        + _verdict([(f"{last} vs {tps[0]}", fall)]) + ".",
     ]
     abl = rows[rows["model"] == "classify TP4 ablation"]
     if not abl.empty:
@@ -220,8 +271,11 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
         lines += [f"| {g} | {100 * v:.1f} | {p_abl['all' if g == 'none' else g]:.1f} |" for g, v in a.items()]
         if len(a) > 1 and "none" in a:
             worst = a.drop("none").idxmin()
+            folds = {g: _units(rows, ctx, "classify TP4 ablation", "test accuracy", **{"left out": g}) for g in a.index}
+            costs = _paired(folds["none"], folds[worst])
             lines += ["", f"- Removing the creator's activeness costs the most (paper: it does): the largest "
-                      f"drop is without **{worst}** ({100 * (a[worst] - a['none']):+.1f} points), {_holds(worst == 'creator')}."]
+                      f"drop is without **{worst}** ({100 * (a[worst] - a['none']):+.1f} points; the drop itself "
+                      f"{_verdict([(worst + ' left out', costs)])}), {_holds(worst == 'creator')}."]
     lines += ["", "## Most important features (permutation importance, drop of held-out AUC; Table 3.2)", ""]
     top1 = None
     for tp in ("TP1", "TP4"):
