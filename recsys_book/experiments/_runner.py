@@ -178,7 +178,6 @@ class Context:
     seconds: float = 0.0
     command: str = ""
     per_user: Any = None  # the per-user test values stored beside the rows (sign tests)
-    last_per_user: Any = None  # what the last run= candidate returned as its Outcome.per_user
 
 
 def _needed(exp: Experiment, names: Sequence[str] | None) -> list[Candidate]:
@@ -201,7 +200,8 @@ def _part(ctx: Context, name: str, seed: int):
     return by_seed[seed] if seed in by_seed else by_seed[min(by_seed)]
 
 
-def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: int):
+def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: int) -> tuple[Outcome, float]:
+    """Train and evaluate ``cand`` at ``cfg`` and ``seed``: its Outcome and the seconds it took."""
     quick = ctx.args.quick
     ev = exp.evaluate or default_evaluate
     parts = {n: _part(ctx, n, seed) for n in cand.depends_on}
@@ -209,13 +209,12 @@ def _fit_one(exp: Experiment, cand: Candidate, ctx: Context, cfg: dict, seed: in
     t0 = time.perf_counter()
     if cand.run is not None:
         out = cand.run(ctx.split, cfg, seed, quick, parts)
-        ctx.last_per_user = out.per_user
-        return out.model, out.valid, out.test, out.best_epoch, out.max_epochs, time.perf_counter() - t0
+        return out, time.perf_counter() - t0
     model = cand.build(ctx.split, cfg, parts)
     info = cand.train(model, ctx.split, cfg, seed, quick)
     seconds = time.perf_counter() - t0
-    valid, test = ev(model, ctx.split, "valid"), ev(model, ctx.split, "test")
-    return model, valid, test, info.best_epoch, info.max_epochs, seconds
+    return Outcome(ev(model, ctx.split, "valid"), ev(model, ctx.split, "test"), model, info.best_epoch,
+                   info.max_epochs), seconds  # fmt: skip
 
 
 def _device(model) -> str:
@@ -258,7 +257,7 @@ def run(exp: Experiment, ctx: Context, store: ResultsFile, log=print) -> pd.Data
             ctx.parts[cand.name] = {}
             for s in seeds if cand.seeds else seeds[:1]:
                 if (key, s) not in kept:  # resumed from the file: train the part again, unrecorded
-                    kept[(key, s)] = _fit_one(exp, cand, ctx, cfg, s)[0]
+                    kept[(key, s)] = _fit_one(exp, cand, ctx, cfg, s)[0].model
                 ctx.parts[cand.name][s] = kept[(key, s)]
     rows = store.rows
     shown = exp.candidates if rerun else cands  # a rerun's table shows every model of the file
@@ -305,15 +304,15 @@ def _one(exp, cand, ctx, store, cfg, seed, kept, keep, log) -> None:
     row = Row(exp.name, exp.protocol, ctx.dataset, cand.name, cfg, seed, smoke=store.smoke)
     users = _per_user_metrics(exp, cand, ctx)
     written = store.has(row) and (not users or store.has_per_user(row, users))
-    ctx.last_per_user = None
     if written and not (a.force or getattr(a, "rerun", None)):
         log(f"{cand.name:<28} {config_text(cfg)} seed {seed}: already written, skipped")
         return
-    model, valid, test, best, cap, seconds = _fit_one(exp, cand, ctx, cfg, seed)
+    out, seconds = _fit_one(exp, cand, ctx, cfg, seed)
+    model, valid, test, best, cap = out.model, out.valid, out.test, out.best_epoch, out.max_epochs
     row.valid, row.test, row.best_epoch, row.max_epochs = valid, test, best, cap
     row.train_s, row.device = seconds, _device(model)
     store.add(row)
-    per = _per_user(model, ctx.split, users) if users and model is not None else ctx.last_per_user
+    per = _per_user(model, ctx.split, users) if users and model is not None else out.per_user
     if per:
         for m, vals in per.items():  # the values must be what the row recorded, else they pair other rows
             mean = sum(vals) / max(len(vals), 1)
