@@ -22,7 +22,6 @@ from run to run: compare ratios from the same run.
 from __future__ import annotations
 
 import argparse
-import inspect
 import random
 import statistics
 import time
@@ -33,7 +32,7 @@ from recsys_book import train as train_mod
 from recsys_book.adversarial import APR, perturbed_objective
 from recsys_book.data import leave_one_out, load_ml100k
 from recsys_book.models.baselines import MFBPR, NeuMF
-from recsys_book.train import bpr_loss, fit
+from recsys_book.train import TrainingOptions, bpr_loss, fit
 
 
 def make_model(name: str, nu: int, ni: int):
@@ -80,6 +79,21 @@ def time_optimizer(split, batch_size, epochs, mode: str) -> float:
         return time_fit("MF-BPR", split, batch_size, epochs)
     finally:
         train_mod.make_optimizer = saved
+
+
+def time_rows_backward(split, batch_size, epochs, module: bool) -> float:
+    """MF-BPR epochs with its rows gathered by ``recsys_book.nn.lookup`` (the library's: on
+    the CPU ``index_select``, whose backward is ``index_add_``) or, ``module``, by calling the
+    ``nn.Embedding`` (``embedding_dense_backward``): the same values and gradients."""
+    from recsys_book.models import baselines
+
+    saved = baselines.lookup
+    if module:
+        baselines.lookup = lambda table, ids: table(ids)
+    try:
+        return time_fit("MF-BPR", split, batch_size, epochs)
+    finally:
+        baselines.lookup = saved
 
 
 def time_plain(name, split, batch_size, epochs, threads=None) -> float:
@@ -134,7 +148,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     split = leave_one_out(load_ml100k(), n_negatives=100, seed=0)
     n = len(split.train.df)
-    default_bs = inspect.signature(fit).parameters["batch_size"].default
+    default_bs = TrainingOptions().batch_size
     c0 = time.process_time()
     wall = time_fit("MF-BPR", split, default_bs, args.epochs)
     cpu = (time.process_time() - c0) / (args.epochs + 1)
@@ -146,6 +160,13 @@ def main(argv=None) -> int:
     print(f"Adam variants, MF-BPR, batch {default_bs} (s/epoch):")
     for mode in ("fused", "foreach", "for-loop"):
         print(f"  {mode:9s} {time_optimizer(split, default_bs, args.epochs, mode):.3f}")
+    for bs in (default_bs, 256):
+        t_lookup = time_rows_backward(split, bs, args.epochs, module=False)
+        t_module = time_rows_backward(split, bs, args.epochs, module=True)
+        print(
+            f"Embedding rows, MF-BPR batch {bs} (s/epoch): lookup (index_select) {t_lookup:.3f}, "
+            f"nn.Embedding {t_module:.3f}: {t_module / t_lookup:.2f}x"
+        )
     print(
         "MF-BPR s/epoch by batch size: "
         + ", ".join(

@@ -1,5 +1,6 @@
 """Small neural pieces shared by several models, written once.
 
+* :func:`lookup`: rows of an embedding table, with the faster backward on the CPU.
 * :func:`masked_softmax`: softmax over real slots only (memories, playlists, contexts).
 * :func:`clip_to_unit_ball_`: project embedding rows back into the unit ball (CML, TransRec,
   LRML keep their embeddings there after every optimiser step).
@@ -13,6 +14,24 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
+
+
+def lookup(table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+    """``table(ids)``: the rows of ``table.weight`` at ``ids``, shape ``ids.shape + (dim,)``.
+
+    The same values and, bit for bit, the same gradient as calling the module, but on the
+    CPU through ``index_select``, whose backward (``index_add_`` into a zero table) costs
+    about half of ``nn.Embedding``'s (``embedding_dense_backward``) at the course's batch
+    sizes (``benchmarks/bench_train.py`` prints both). On other devices, and for a table
+    with a ``padding_idx`` or ``max_norm`` (whose backward or forward differ), the module
+    itself: CUDA's embedding backward is the deterministic one there."""
+    w = table.weight
+    if w.device.type != "cpu" or table.padding_idx is not None or table.max_norm is not None:
+        return table(ids)
+    if ids.dim() == 1:
+        return w.index_select(0, ids)
+    return w.index_select(0, ids.reshape(-1)).view(*ids.shape, w.shape[1])
 
 
 def masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -239,3 +239,16 @@ def test_bench_gpu_without_cuda_says_so_and_its_cpu_table_runs(capsys):
     assert bench_gpu.main(["--cpu-only", "--models", "MF-BPR (1024)", "--epochs", "1", "--no-compile"]) == 0
     out = capsys.readouterr().out
     assert "MF-BPR (1024)" in out and "target MF-BPR (1024) on cpu" in out
+
+
+def test_bench_train_runs_and_prints_its_ratios(capsys):
+    """benchmarks/bench_train.py end to end (one epoch per cell, no plain loop): it reads the
+    loop's defaults from the library (it broke once when ``fit``'s signature changed) and
+    prints every row it promises, the embedding-rows lever included."""
+    from benchmarks import bench_train
+
+    assert bench_train.main(["--no-plain", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    for row in ("fit() epoch at the default batch 1024", "Adam variants", "Embedding rows, MF-BPR batch 1024",
+                "Embedding rows, MF-BPR batch 256", "s/epoch by batch size", "APR (eps 0.5) / BPR"):
+        assert row in out, (row, out)

@@ -41,7 +41,7 @@ from torch import nn
 
 from recsys_book.models.base import Recommender
 from recsys_book.models.linear import ItemItemModel, interaction_matrix
-from recsys_book.nn import clip_to_unit_ball_
+from recsys_book.nn import clip_to_unit_ball_, lookup
 
 
 class MFBPR(Recommender):
@@ -64,19 +64,19 @@ class MFBPR(Recommender):
     def score(self, users, items, **inputs):
         # a broadcast product, not einsum: einsum becomes B tiny batched matmuls, ~2x slower
         # per training step on CPU
-        s = (self.user(users)[:, None, :] * self.item(items)).sum(-1)  # (B, C)
+        s = (lookup(self.user, users)[:, None, :] * lookup(self.item, items)).sum(-1)  # (B, C)
         if self.bias is not None:
-            s = s + self.bias(items).squeeze(-1)
+            s = s + lookup(self.bias, items).squeeze(-1)
         return s
 
     def score_all(self, users, **inputs):
-        s = self.user(users) @ self.item.weight.T  # (B, n_items)
+        s = lookup(self.user, users) @ self.item.weight.T  # (B, n_items)
         if self.bias is not None:
             s = s + self.bias.weight.T
         return s
 
     def regularization(self, users, items, **inputs):
-        return (self.user(users).pow(2).sum() + self.item(items).pow(2).sum()) / users.shape[0]
+        return (lookup(self.user, users).pow(2).sum() + lookup(self.item, items).pow(2).sum()) / users.shape[0]
 
 
 class CML(Recommender):
@@ -107,11 +107,11 @@ class CML(Recommender):
         self.clip = clip
 
     def score(self, users, items, **inputs):
-        diff = self.user(users)[:, None, :] - self.item(items)  # (B, C, d)
+        diff = lookup(self.user, users)[:, None, :] - lookup(self.item, items)  # (B, C, d)
         return -(diff * diff).sum(-1)
 
     def score_all(self, users, **inputs):
-        return -torch.cdist(self.user(users), self.item.weight).pow(2)
+        return -torch.cdist(lookup(self.user, users), self.item.weight).pow(2)
 
     def post_step(self):
         if self.clip:
@@ -278,7 +278,7 @@ class GMF(Recommender):
         nn.init.normal_(self.item.weight, std=init_std)
 
     def features(self, users, items):
-        return self.user(users)[:, None, :] * self.item(items)  # (B, C, d)
+        return lookup(self.user, users)[:, None, :] * lookup(self.item, items)  # (B, C, d)
 
     def score(self, users, items, **inputs):
         return self.out(self.features(users, items)).squeeze(-1)  # (B, C)
@@ -323,8 +323,8 @@ class MLP(Recommender):
     def features(self, users, items):
         half = self.user.embedding_dim
         w = self.first.weight  # (h1, 2 * half)
-        zu = self.user(users) @ w[:, :half].T + self.first.bias  # (B, h1)
-        zi = self.item(items) @ w[:, half:].T  # (B, C, h1)
+        zu = lookup(self.user, users) @ w[:, :half].T + self.first.bias  # (B, h1)
+        zi = lookup(self.item, items) @ w[:, half:].T  # (B, C, h1)
         return self.tower(zu[:, None, :] + zi)  # (B, C, h_L)
 
     def score(self, users, items, **inputs):

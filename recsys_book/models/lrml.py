@@ -66,7 +66,7 @@ import torch
 from torch import nn
 
 from recsys_book.models.base import Recommender
-from recsys_book.nn import clip_to_unit_ball_
+from recsys_book.nn import clip_to_unit_ball_, lookup
 
 NEGATIVE_RELATIONS = ("recompute", "reuse_positive")
 
@@ -130,8 +130,8 @@ class LRML(Recommender):
                 f"items must be (B,) or (B, C) with B = len(users) = {users.shape[0]}, "
                 f"got shape {tuple(items.shape)}"
             )
-        p = self.user(users)  # (B, d)
-        q = self.item(items)  # (B, d) or (B, C, d)
+        p = lookup(self.user, users)  # (B, d)
+        q = lookup(self.item, items)  # (B, d) or (B, C, d)
         if items.dim() == 2:
             p = p[:, None, :]  # (B, 1, d)
         return p, q

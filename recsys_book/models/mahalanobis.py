@@ -50,6 +50,7 @@ from recsys_book.models.base import Recommender
 from recsys_book.nn import (
     check_context,
     diag_mahalanobis_sq,
+    lookup,
     masked_softmax,
     pairwise_diag_mahalanobis_sq,
 )
@@ -153,12 +154,12 @@ class MDR(Recommender):
 
     def distance(self, users, items, playlist=None, **inputs) -> torch.Tensor:
         """o(MDR) (B, C): lower = more relevant (Eq. 4.20)."""
-        s = self.song(items)  # (B, C, d)
-        o = self.bias(items).squeeze(-1)  # (B, C)  theta_s
+        s = lookup(self.song, items)  # (B, C, d)
+        o = lookup(self.bias, items).squeeze(-1)  # (B, C)  theta_s
         if self.use_user:
-            o = o + diag_mahalanobis_sq(self.user(users)[:, None, :], s, self.B1)  # o(u_i, s_k)
+            o = o + diag_mahalanobis_sq(lookup(self.user, users)[:, None, :], s, self.B1)  # o(u_i, s_k)
         if self.use_playlist:
-            p = self.playlist(_check_playlist("MDR", playlist))[:, None, :]  # (B, 1, d)
+            p = lookup(self.playlist, _check_playlist("MDR", playlist))[:, None, :]  # (B, 1, d)
             o = o + diag_mahalanobis_sq(p, s, self.B2)  # o(p_j, s_k)
         return o
 
@@ -167,11 +168,11 @@ class MDR(Recommender):
 
     def regularization(self, users, items, playlist=None, **inputs):
         """lambda_Theta ||Theta||^2 of Eq. (4.30) on the rows of the batch, per row."""
-        r = self.song(items).pow(2).sum()
+        r = lookup(self.song, items).pow(2).sum()
         if self.use_user:
-            r = r + self.user(users).pow(2).sum()
+            r = r + lookup(self.user, users).pow(2).sum()
         if self.use_playlist and playlist is not None:
-            r = r + self.playlist(playlist).pow(2).sum()
+            r = r + lookup(self.playlist, playlist).pow(2).sum()
         return r / users.shape[0]
 
 
@@ -267,9 +268,9 @@ class MASS(Recommender):
 
     def _parts(self, users, items, context, context_mask, playlist):
         context, context_mask = _check_context("MASS", context, context_mask, self.n_items)
-        s_k = self.song(items)  # (B, C, d)
+        s_k = lookup(self.song, items)  # (B, C, d)
         q = self._make_query(self.W1, self._owners(users, playlist, self.user, self.playlist), s_k)
-        members = self.song(context)  # (B, L, d)
+        members = lookup(self.song, context)  # (B, L, d)
         dist = pairwise_diag_mahalanobis_sq(q, members, self.B3)  # (B, C, L) Eq. 4.24
         if self.memory:
             qa = self._make_query(
@@ -296,17 +297,17 @@ class MASS(Recommender):
     def distance(self, users, items, context=None, context_mask=None, playlist=None, **inputs):
         """o(MASS) (B, C): attentive distance to the member songs plus song bias (Eq. 4.28)."""
         dist, alpha = self._parts(users, items, context, context_mask, playlist)
-        return (alpha * dist).sum(-1) + self.bias(items).squeeze(-1)
+        return (alpha * dist).sum(-1) + lookup(self.bias, items).squeeze(-1)
 
     def score(self, users, items, **inputs):
         return -self.distance(users, items, **inputs)
 
     def regularization(self, users, items, context=None, playlist=None, **inputs):
-        r = self.song(items).pow(2).sum()
+        r = lookup(self.song, items).pow(2).sum()
         if self.user is not None:
-            r = r + self.user(users).pow(2).sum()
+            r = r + lookup(self.user, users).pow(2).sum()
         if self.playlist is not None and playlist is not None:
-            r = r + self.playlist(playlist).pow(2).sum()
+            r = r + lookup(self.playlist, playlist).pow(2).sum()
         return r / users.shape[0]
 
 

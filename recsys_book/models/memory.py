@@ -21,7 +21,7 @@ from torch import nn
 
 from recsys_book.models.base import Recommender
 from recsys_book.models.mahalanobis import _check_context, _check_playlist
-from recsys_book.nn import masked_softmax
+from recsys_book.nn import lookup, masked_softmax
 
 
 class FISM(Recommender):
@@ -44,9 +44,9 @@ class FISM(Recommender):
     def score(self, users, items, context=None, context_mask=None, **inputs):
         context, mask = _check_context("FISM", context, context_mask, self.n_items)
         m = mask[:, None, :] & (context[:, None, :] != items[:, :, None])  # (B, C, L) k excluded
-        sim = torch.einsum("bld,bcd->bcl", self.p(context), self.q(items))  # (B, C, L)
+        sim = torch.einsum("bld,bcd->bcl", lookup(self.p, context), lookup(self.q, items))  # (B, C, L)
         n = m.sum(-1).clamp_min(1).float()
-        return (sim * m).sum(-1) / n.pow(self.alpha) + self.bias(items).squeeze(-1)
+        return (sim * m).sum(-1) / n.pow(self.alpha) + lookup(self.bias, items).squeeze(-1)
 
 
 class CMN(Recommender):
@@ -110,14 +110,14 @@ class CMN(Recommender):
 
     def score(self, users, items, playlist=None, **inputs):
         o_id = _check_playlist("CMN", playlist) if self.owner == "playlist" else users
-        m_o = self.mem(o_id)  # (B, d)
-        e_k = self.item(items)  # (B, C, d)
+        m_o = lookup(self.mem, o_id)  # (B, d)
+        e_k = lookup(self.item, items)  # (B, C, d)
         nb = self.neighbours[items]  # (B, C, N)
         real = (nb != self.n_owners) & (nb != o_id[:, None, None])  # not itself
-        m_v = self.mem(nb)  # (B, C, N, d)
+        m_v = lookup(self.mem, nb)  # (B, C, N, d)
         q = torch.einsum("bd,bcnd->bcn", m_o, m_v) + torch.einsum("bcd,bcnd->bcn", e_k, m_v)
         B, C, N = q.shape
         a = masked_softmax(q.reshape(B * C, 1, N), real.reshape(B * C, N)).reshape(B, C, N)
-        o = torch.einsum("bcn,bcnd->bcd", a, self.out_mem(nb))  # (B, C, d)
+        o = torch.einsum("bcn,bcnd->bcd", a, lookup(self.out_mem, nb))  # (B, C, d)
         h = F.relu(self.U(m_o[:, None, :] * e_k) + self.W(o))
         return self.w(h).squeeze(-1)

@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
-from recsys_book.nn import check_context
+from recsys_book.nn import check_context, lookup
 
 _ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -244,8 +244,8 @@ class SDP(Recommender):
 
     def features(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """e^(l+1) of Eq. (5), (B, C, d): the non-negative per-dimension distances."""
-        u = self.user(users)  # (B, d)
-        v = self.item(items)  # (B, C, d)
+        u = lookup(self.user, users)  # (B, d)
+        v = lookup(self.item, items)  # (B, C, d)
         e = self.f(self.first.part_a(u)[:, None, :] + self.first.part_b(v))  # Eq. (1)  (B, C, d)
         for layer in self.mlp:
             e = self.f(layer(e))  # Eq. (2)-(4)
@@ -327,14 +327,14 @@ class SDM(Recommender):
     def query(self, users, items) -> torch.Tensor:
         """q_ij = f(W_a [u_in; v_in_j] + b_a), Eq. (7). (B, C, d)"""
         return self.f(
-            self.W_a.part_a(self.user_in(users))[:, None, :] + self.W_a.part_b(self.item_in(items))
+            self.W_a.part_a(lookup(self.user_in, users))[:, None, :] + self.W_a.part_b(lookup(self.item_in, items))
         )
 
     def output_query(self, users, items) -> torch.Tensor:
         """p_ij = f(W_b [u_out; v_out_j] + b_b), Eq. (8). (B, C, d)"""
         return self.f(
-            self.W_b.part_a(self.user_out(users))[:, None, :]
-            + self.W_b.part_b(self.item_out(items))
+            self.W_b.part_a(lookup(self.user_out, users))[:, None, :]
+            + self.W_b.part_b(lookup(self.item_out, items))
         )
 
     def attention_distance(
@@ -344,7 +344,7 @@ class SDM(Recommender):
 
         ``ck`` = W_c's context half applied to v_in_k (B, s, d), reused across hops."""
         if ck is None:
-            ck = self.W_c.part_b(self.item_in(context))  # (B, s, d)
+            ck = self.W_c.part_b(lookup(self.item_in, context))  # (B, s, d)
         return self._sq_norm(self.W_c.part_a(q), ck)
 
     def _sq_norm(self, qa: torch.Tensor, ck: torch.Tensor) -> torch.Tensor:
@@ -375,7 +375,7 @@ class SDM(Recommender):
 
     def output_terms(self, p: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         """square(r_ijk), r_ijk = f(W_d [p_ij; v_out_k] + b_d), Eq. (13). (B, C, s, d)"""
-        dk = self.W_d.part_b(self.item_out(context))  # (B, s, d)
+        dk = self.W_d.part_b(lookup(self.item_out, context))  # (B, s, d)
         pa = self.W_d.part_a(p)  # (B, C, d)
         if self._fused:
             return _TanhSquare.apply(pa, dk)
@@ -397,7 +397,7 @@ class SDM(Recommender):
         q = self.query(users, items)  # Eq. (7)   (B, C, d)
         p = self.output_query(users, items)  # Eq. (8)   (B, C, d)
         r2 = self.output_terms(p, context)  # Eq. (13)  square(r_ijk)  (B, C, s, d)
-        ck = self.W_c.part_b(self.item_in(context))  # (B, s, d), shared by hops
+        ck = self.W_c.part_b(lookup(self.item_in, context))  # (B, s, d), shared by hops
         bias, keep = self._mask_terms(mask, r2.dtype)  # once per batch, not per hop
         d = self.dim
         fused = self._fused

@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recsys_book.models.base import Recommender
-from recsys_book.nn import check_context, clip_to_unit_ball_
+from recsys_book.nn import check_context, clip_to_unit_ball_, lookup
 
 
 def _context(context, context_mask, n_items, model="this sequential model"):
@@ -68,12 +68,12 @@ class PRME(Recommender):
 
     def _transition(self, items, context, mask) -> torch.Tensor:
         """||s_k - s_j||^2 with k the last context item: (B, C)."""
-        prev = self.item_s(context[:, -1])  # (B, d)
-        return (self.item_s(items) - prev[:, None, :]).pow(2).sum(-1)
+        prev = lookup(self.item_s, context[:, -1])  # (B, d)
+        return (lookup(self.item_s, items) - prev[:, None, :]).pow(2).sum(-1)
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
         context, mask = _context(context, context_mask, self.n_items)
-        pref = (self.item_p(items) - self.user_p(users)[:, None, :]).pow(2).sum(-1)  # (B, C)
+        pref = (lookup(self.item_p, items) - lookup(self.user_p, users)[:, None, :]).pow(2).sum(-1)  # (B, C)
         return -(self.alpha * pref + (1 - self.alpha) * self._transition(items, context, mask))
 
 
@@ -81,8 +81,8 @@ class PRMEs(PRME):
     """PRME_s: the transition term averaged over all s context items (SDMR paper, Sec. 5.2)."""
 
     def _transition(self, items, context, mask) -> torch.Tensor:
-        sj = self.item_s(items)  # (B, C, d)
-        sk = self.item_s(context)  # (B, s, d)
+        sj = lookup(self.item_s, items)  # (B, C, d)
+        sk = lookup(self.item_s, context)  # (B, s, d)
         d = torch.cdist(sj, sk).pow(2)  # (B, C, s)
         m = mask[:, None, :].to(d.dtype)
         n = m.sum(-1)
@@ -109,12 +109,12 @@ class TransRec(Recommender):
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
         context, _ = _context(context, context_mask, self.n_items)
-        head = self.item(context[:, -1]) + self.t + self.user_t(users)  # (B, d)
-        diff = head[:, None, :] - self.item(items)  # (B, C, d)
-        return self.bias(items).squeeze(-1) - (diff.pow(2).sum(-1) + self.eps).sqrt()
+        head = lookup(self.item, context[:, -1]) + self.t + lookup(self.user_t, users)  # (B, d)
+        diff = head[:, None, :] - lookup(self.item, items)  # (B, C, d)
+        return lookup(self.bias, items).squeeze(-1) - (diff.pow(2).sum(-1) + self.eps).sqrt()
 
     def regularization(self, users, items, **inputs):
-        return self.user_t(users).pow(2).sum() / users.shape[0]
+        return lookup(self.user_t, users).pow(2).sum() / users.shape[0]
 
     def post_step(self):
         clip_to_unit_ball_(self.item.weight)  # unit ball, as in TransRec
@@ -177,7 +177,7 @@ class Caser(Recommender):
                 f"build the split with add_recent_context(split, {self.L}), or Caser(..., "
                 f"L={context.shape[1]})."
             )
-        E = self.item(context)  # (B, L, d)
+        E = lookup(self.item, context)  # (B, L, d)
         B, L, d = E.shape
         # the convolutions as matrix products with the Conv2d modules' weights (on CPU,
         # conv2d's backward for these thin filters took most of a training step)
@@ -190,11 +190,11 @@ class Caser(Recommender):
             o_h.append(F.relu(c).amax(1))  # max-pooled over time: (B, n_h)
         o_h = torch.cat(o_h, 1)  # (B, n_h L)
         z = F.relu(self.fc(self.drop(torch.cat([o_v, o_h], 1))))  # (B, d)
-        return torch.cat([z, self.user(users)], 1)
+        return torch.cat([z, lookup(self.user, users)], 1)
 
     def score(self, users, items, context=None, context_mask=None, **inputs):
         r = self.represent(users, context, context_mask)  # (B, 2d)
-        return (self.out(items) * r[:, None, :]).sum(-1) + self.out_bias(items).squeeze(-1)
+        return (lookup(self.out, items) * r[:, None, :]).sum(-1) + lookup(self.out_bias, items).squeeze(-1)
 
     def score_all(self, users, context=None, context_mask=None, **inputs):
         r = self.represent(users, context, context_mask)
