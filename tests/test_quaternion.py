@@ -121,6 +121,31 @@ def test_component_wise_operators():
     torch.testing.assert_close(Q.split_act(x, torch.tanh), torch.tanh(x))
 
 
+def test_gate_major_order_is_q_chunk_concatenated():
+    """The order the cells give their packed weights: ``x[..., order]`` cut by ``chunk`` are
+    the quaternion gates ``q_chunk`` cuts (and ``q_chunk`` inverts repeated ``cw_cat``)."""
+    g = torch.Generator().manual_seed(11)
+    for n, hidden in [(3, 8), (4, 12), (4, 64)]:
+        gates = torch.randn(n, 5, hidden, generator=g)
+        packed = gates[0]
+        for t in gates[1:]:
+            packed = Q.cw_cat(packed, t)
+        ordered = packed[:, Q.gate_major_order(n, hidden)]
+        for k, part in enumerate(ordered.chunk(n, -1)):
+            torch.testing.assert_close(part, gates[k], rtol=0, atol=0)
+            torch.testing.assert_close(part, Q.q_chunk(packed, n)[k], rtol=0, atol=0)
+
+
+def test_qlinear_matrix_is_the_left_multiplication_blocks():
+    """The gathered block matrix is the hand-written one of Eq. (5.26), on any dtype."""
+    g = torch.Generator().manual_seed(12)
+    for dtype in (torch.float32, torch.float64):
+        r, a, b, c = torch.randn(4, 3, 2, generator=g, dtype=dtype)
+        rows = [[r, -a, -b, -c], [a, r, -c, b], [b, c, r, -a], [c, -b, a, r]]
+        want = torch.cat([torch.cat(row, 1) for row in rows], 0)
+        torch.testing.assert_close(Q.qlinear_real_matrix(r, a, b, c), want, rtol=0, atol=0)
+
+
 def test_component_softmax_and_mask():
     g = torch.Generator().manual_seed(6)
     x = torch.randn(3, 5, 8, generator=g)

@@ -202,18 +202,21 @@ def _encode_short(model: _Base, enc: _ShortEncoder, context, context_mask):
     _check_inputs(context, context_mask, model.n_items, "context")
     x = enc.items(context)  # (B, s, d)
     B, s, d = x.shape
-    xw = enc.cell.w(x)  # input projections of all s steps at once: (B, s, gates * d)
+    weights = enc.cell.weights()  # built once for the s steps
+    # input projections of all s steps at once, cut by unbind (one gradient stack, not s
+    # zero-filled (B, s, gates * d) gradients, as xw[:, t] would give)
+    xw = enc.cell.project(x, weights).unbind(1)  # s x (B, gates * d)
+    masks = context_mask[:, :, None].unbind(1)  # s x (B, 1)
     h = x.new_zeros(B, d)
     c = x.new_zeros(B, d)
     hs = []
     for t in range(s):  # Eq. (5.33), padded steps keep the state
-        m = context_mask[:, t, None]
         if enc.cell_kind == "lstm":
-            h_new, c_new = enc.cell.step(xw[:, t], (h, c))
-            c = torch.where(m, c_new, c)
+            h_new, c_new = enc.cell.step(xw[t], (h, c), weights)
+            c = torch.where(masks[t], c_new, c)
         else:
-            h_new = enc.cell.step(xw[:, t], h)
-        h = torch.where(m, h_new, h)
+            h_new = enc.cell.step(xw[t], h, weights)
+        h = torch.where(masks[t], h_new, h)
         hs.append(h)
     H = torch.stack(hs, 1)  # (B, s, d)
     pooled, alpha = model._attend(H, enc.context, context_mask)  # Eq. (5.34)

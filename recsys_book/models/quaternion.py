@@ -59,6 +59,7 @@ __all__ = [
     "q_chunk",
     "split_act",
     "qlinear_real_matrix",
+    "gate_major_order",
     "QLinear",
     "QLSTMCell",
     "QGRUCell",
@@ -195,20 +196,44 @@ def split_act(x: torch.Tensor, fn=torch.tanh) -> torch.Tensor:
 # ---- quaternion dense layer -----------------------------------------------------------------
 
 
+# block (o, i) of the real matrix is SIGN[o][i] * component IDX[o][i] of the weight (r, a, b, c)
+_IDX = ((0, 1, 2, 3), (1, 0, 3, 2), (2, 3, 0, 1), (3, 2, 1, 0))
+_SIGN = ((1, -1, -1, -1), (1, 1, -1, 1), (1, 1, 1, -1), (1, -1, 1, 1))
+
+
+def _block_pattern(device=None, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.tensor(_IDX, device=device), torch.tensor(_SIGN, dtype=dtype, device=device)
+
+
 def qlinear_real_matrix(
-    r: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor
+    r: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor, pattern=None
 ) -> torch.Tensor:
     """The real (n_out, n_in) matrix of the quaternion weight (r, a, b, c each (n_out/4, n_in/4)):
-    out = M @ [x_r; x_a; x_b; x_c] equals W (x) x (Eq. 5.26 per quaternion entry)."""
-    return torch.cat(
-        [
-            torch.cat([r, -a, -b, -c], 1),
-            torch.cat([a, r, -c, b], 1),
-            torch.cat([b, c, r, -a], 1),
-            torch.cat([c, -b, a, r], 1),
-        ],
-        0,
-    )
+    out = M @ [x_r; x_a; x_b; x_c] equals W (x) x (Eq. 5.26 per quaternion entry):
+
+        [[r, -a, -b, -c],
+         [a,  r, -c,  b],
+         [b,  c,  r, -a],
+         [c, -b,  a,  r]]
+
+    built with one gather and one sign product (four ops, not twenty: a training step of
+    a quaternion LSTM builds it for every layer). ``pattern``: the (index, sign) tensors on
+    the weight's device (a layer keeps them as buffers; else they are made here)."""
+    qo, qi = r.shape
+    comps = torch.stack([r, a, b, c])  # (4, qo, qi)
+    idx, sign = pattern if pattern is not None else _block_pattern(r.device, r.dtype)
+    blocks = comps[idx] * sign[:, :, None, None]  # (4 o, 4 i, qo, qi)
+    return blocks.permute(0, 2, 1, 3).reshape(4 * qo, 4 * qi)
+
+
+def gate_major_order(n_gates: int, hidden: int) -> torch.Tensor:
+    """The row order that turns a packed quaternion output of ``n_gates`` gates (size
+    ``n_gates * hidden``: component-major, as :func:`cw_cat` packs it) into gate-major order
+    (gate 0's quaternion vector, then gate 1's, ...): ``x[..., order]`` equals
+    ``torch.cat(q_chunk(x, n_gates), -1)``, so that ``chunk`` then gives views, not copies."""
+    _check_dim(hidden, "hidden size")
+    h4 = hidden // 4
+    return torch.arange(4 * n_gates * h4).view(4, n_gates, h4).permute(1, 0, 2).reshape(-1)
 
 
 class QLinear(nn.Module):
@@ -230,10 +255,13 @@ class QLinear(nn.Module):
         self.b = nn.Parameter(torch.randn(qo, qi) * std)
         self.c = nn.Parameter(torch.randn(qo, qi) * std)
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        idx, sign = _block_pattern()  # buffers: they follow .to(device) and .double()
+        self.register_buffer("_idx", idx, persistent=False)
+        self.register_buffer("_sign", sign, persistent=False)
 
     def weight_matrix(self) -> torch.Tensor:
         """The (out, in) real matrix this layer applies."""
-        return qlinear_real_matrix(self.r, self.a, self.b, self.c)
+        return qlinear_real_matrix(self.r, self.a, self.b, self.c, (self._idx, self._sign))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return nn.functional.linear(x, self.weight_matrix(), self.bias)
@@ -258,7 +286,9 @@ class QLSTMCell(nn.Module):
     The four W (and four R) are packed into one QLinear each (output 4 * hidden).
     ``real=True`` builds the same cell with real ``nn.Linear`` layers (a plain LSTM), for
     the real-valued counterparts. :meth:`step` takes the input already projected by
-    ``self.w`` (project a whole sequence at once, then loop over time)."""
+    :meth:`project` (project a whole sequence at once, then loop over time) and the
+    :meth:`weights` built once for the sequence; both order the gates gate-major, so a
+    step cuts its gates as views (``q_chunk`` would copy four of them every step)."""
 
     n_gates = 4
 
@@ -271,16 +301,40 @@ class QLSTMCell(nn.Module):
         lin = nn.Linear if real else QLinear
         self.w = lin(input_size, self.n_gates * hidden_size, bias=True)  # g_f, g_i, g_o, g_c
         self.rec = lin(hidden_size, self.n_gates * hidden_size, bias=self.n_gates == 3)
+        if not real:  # a buffer, on the weights' device: no host-to-device copy per step
+            self.register_buffer("_order", gate_major_order(self.n_gates, hidden_size), persistent=False)
 
-    def _chunk(self, x: torch.Tensor) -> list[torch.Tensor]:
-        return list(x.chunk(self.n_gates, -1)) if self.real else q_chunk(x, self.n_gates)
+    def weights(self) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        """(W, b, R, b_R): the input and recurrent projections as real matrices with their
+        output rows in gate-major order (:func:`gate_major_order`), so that a step's gates
+        are ``chunk`` views. Build them once per sequence and pass them to every step."""
+        w, rec = self.w, self.rec
+        if self.real:
+            return w.weight, w.bias, rec.weight, rec.bias
+        order = self._order
+        pick = lambda t: None if t is None else t[order]  # noqa: E731
+        return w.weight_matrix()[order], pick(w.bias), rec.weight_matrix()[order], pick(rec.bias)
+
+    def project(self, x: torch.Tensor, weights=None) -> torch.Tensor:
+        """W (x) x + g for every gate, gate-major: (..., input) -> (..., n_gates * hidden).
+        Project a whole sequence at once, then give each step its slice."""
+        W, b, _, _ = weights if weights is not None else self.weights()
+        return nn.functional.linear(x, W, b)
+
+    def _recurrent(self, h: torch.Tensor, weights) -> torch.Tensor:
+        _, _, R, rb = weights if weights is not None else self.weights()
+        return nn.functional.linear(h, R, rb)
 
     def step(
-        self, xw: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+        self, xw: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weights=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step from the projected input ``xw`` (:meth:`project`) and ``state``;
+        ``weights``: :meth:`weights`, built once per sequence (else built here)."""
         h, c = state
-        f, i, o, g = self._chunk(xw + self.rec(h))  # each a quaternion vector (B, hidden)
-        f, i, o = (torch.sigmoid(t) for t in (f, i, o))  # split sigmoid (Eq. 5.27)
+        z = xw + self._recurrent(h, weights)  # (B, 4 * hidden), gate-major
+        hid = self.hidden_size
+        f, i, o = torch.sigmoid(z[:, : 3 * hid]).chunk(3, -1)  # split sigmoid (Eq. 5.27)
+        g = z[:, 3 * hid :]
         c = cw_add(cw_mul(f, c), cw_mul(i, torch.tanh(g)))
         h = cw_mul(o, torch.tanh(c))
         return h, c
@@ -292,7 +346,8 @@ class QLSTMCell(nn.Module):
         if state is None:
             z = x.new_zeros(x.shape[0], self.hidden_size)
             state = (z, z)
-        return self.step(self.w(x), state)
+        weights = self.weights()
+        return self.step(self.project(x, weights), state, weights)
 
 
 class QGRUCell(QLSTMCell):
@@ -304,9 +359,9 @@ class QGRUCell(QLSTMCell):
 
     n_gates = 3
 
-    def step(self, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        wz, wr, wn = self._chunk(xw)
-        rz, rr, rn = self._chunk(self.rec(h))
+    def step(self, xw: torch.Tensor, h: torch.Tensor, weights=None) -> torch.Tensor:
+        wz, wr, wn = xw.chunk(3, -1)
+        rz, rr, rn = self._recurrent(h, weights).chunk(3, -1)
         z = torch.sigmoid(wz + rz)  # split activation (Eq. 5.27) = element-wise
         r = torch.sigmoid(wr + rr)
         n = torch.tanh(wn + cw_mul(r, rn))
@@ -316,4 +371,5 @@ class QGRUCell(QLSTMCell):
         """x (B, input), h (B, hidden) -> h_t (B, hidden)."""
         if h is None:
             h = x.new_zeros(x.shape[0], self.hidden_size)
-        return self.step(self.w(x), h)
+        weights = self.weights()
+        return self.step(self.project(x, weights), h, weights)
