@@ -34,16 +34,21 @@ import time
 import torch
 
 from recsys_book.data import load_ml100k
-from recsys_book.data.splits import add_long_short_context, add_recent_context, leave_one_out, playlist_holdout
+from recsys_book.data.splits import (
+    add_long_short_context,
+    add_recent_context,
+    leave_one_out,
+    playlist_holdout,
+)
 from recsys_book.evaluate import evaluate
 from recsys_book.models.baselines import CML, GMF, MFBPR, MLP, NeuMF
+from recsys_book.models.corml import CoRML
 from recsys_book.models.lrml import LRML
 from recsys_book.models.mahalanobis import MASS, MDR, n_playlists
 from recsys_book.models.memory import CMN, FISM
 from recsys_book.models.qualse import AASVD, AGRU, ALSTM, ALSTMAASVD, QUALE, QUALSE, QUASE
-from recsys_book.models.sequential import PRME, Caser, PRMEs, TransRec
-from recsys_book.models.corml import CoRML
 from recsys_book.models.sdmr import SDM, SDP
+from recsys_book.models.sequential import PRME, Caser, PRMEs, TransRec
 from recsys_book.train import fit
 
 

@@ -1,7 +1,10 @@
 """MASS training throughput (d = 64, playlist length L up to 50): the vectorised distances of
-``MASS`` (one einsum, no (B, C, L, d) tensor) against a naive Python loop over member songs
-(``mass_distance_naive``), in the same run; and the cost of APR training relative to BPR
-training (the dissertation: "h times higher, h small").
+``MASS`` (one batched matmul, no (B, C, L, d) tensor) against a naive Python loop over member
+songs (``mass_distance_naive``), in the same run, and what each speed lever of the library's
+step buys (the step without it, same run): the hand-written backward of
+``nn.pairwise_diag_mahalanobis_sq`` (against autograd of its three-term expansion) and
+``nn.lookup`` (against calling the ``nn.Embedding`` modules); and the cost of APR training
+relative to BPR training (the dissertation: "h times higher, h small").
 
     .venv/bin/python benchmarks/bench_masr.py [--quick]
 """
@@ -9,12 +12,14 @@ training (the dissertation: "h times higher, h small").
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 
 import torch
 
 from recsys_book.adversarial import APR
 from recsys_book.data import planted_playlists, playlist_holdout
+from recsys_book.models import mahalanobis
 from recsys_book.models.mahalanobis import MASS, MDR, mass_distance_naive, n_playlists
 from recsys_book.train import bpr_loss, fit
 
@@ -27,7 +32,34 @@ def _steps_per_s(step, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def bench_mass(dim: int, lengths, batch: int, n_steps: int) -> list[dict]:
+def pairwise_autograd(q, s, b):
+    """Eq. 4.24 for all pairs, differentiated by autograd (the library's before its
+    hand-written backward): the baseline of that lever."""
+    w = b * b
+    qq = (q * q * w).sum(-1)
+    ss = (s * s * w).sum(-1)
+    qs = torch.einsum("bcd,bld->bcl", q * w, s)
+    return (qq[:, :, None] + ss[:, None, :] - 2 * qs).clamp_min(0.0)
+
+
+#: the step without one lever: (column, module attribute of models.mahalanobis, replacement)
+LEVERS = (
+    ("autograd distances", "pairwise_diag_mahalanobis_sq", pairwise_autograd),
+    ("module lookups", "lookup", lambda table, ids: table(ids)),
+)
+
+
+def _without(attr: str, replacement, fn):
+    """Run ``fn`` with ``models.mahalanobis.<attr>`` replaced (restored after)."""
+    keep = getattr(mahalanobis, attr)
+    setattr(mahalanobis, attr, replacement)
+    try:
+        return fn()
+    finally:
+        setattr(mahalanobis, attr, keep)
+
+
+def bench_mass(dim: int, lengths, batch: int, n_steps: int, rounds: int = 3) -> list[dict]:
     n_users, n_items = 500, 5000
     g = torch.Generator().manual_seed(0)
     rows = []
@@ -51,16 +83,18 @@ def bench_mass(dim: int, lengths, batch: int, n_steps: int) -> list[dict]:
             loss.backward()
             opt.step()
 
-        fast = _steps_per_s(lambda: step(True), n_steps)
+        # the library's step and the step without each lever, interleaved over rounds (a
+        # noisy machine drifts between blocks): the median rate of each
+        rates: dict[str, list[float]] = {"vectorised rows/s": []} | {col: [] for col, _, _ in LEVERS}
+        for _ in range(rounds):
+            rates["vectorised rows/s"].append(_steps_per_s(lambda: step(True), n_steps))
+            for col, attr, repl in LEVERS:
+                rates[col].append(_without(attr, repl, lambda: _steps_per_s(lambda: step(True), n_steps)))
+        row = {"L": L} | {col: statistics.median(r) * batch for col, r in rates.items()}
+        fast = row["vectorised rows/s"] / batch
         naive = _steps_per_s(lambda: step(False), max(2, n_steps // 3))
-        rows.append(
-            {
-                "L": L,
-                "vectorised rows/s": fast * batch,
-                "naive loop rows/s": naive * batch,
-                "speed-up": fast / naive,
-            }
-        )
+        row.update({"naive loop rows/s": naive * batch, "speed-up": fast / naive})
+        rows.append(row)
     return rows
 
 
@@ -108,7 +142,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
-    rows = bench_mass(64, (10, 25, 50), batch=256, n_steps=5 if args.quick else 20)
+    rows = bench_mass(64, (10, 25, 50), batch=256, n_steps=5 if args.quick else 10, rounds=1 if args.quick else 3)
     print("\nMASS training step (batch 256, 1 positive + 4 negatives, d = 64)")
     print(f"{'L':>4} {'vectorised rows/s':>18} {'naive loop rows/s':>18} {'speed-up':>9}")
     for r in rows:
@@ -116,6 +150,11 @@ def main(argv=None) -> int:
             f"{r['L']:>4} {r['vectorised rows/s']:>18.0f} {r['naive loop rows/s']:>18.0f} "
             f"{r['speed-up']:>8.1f}x"
         )
+    print("\nWhat each lever buys: the library's step against the same step without it (x = rows/s ratio)")
+    print(f"{'L':>4} " + " ".join(f"{'without ' + col:>30}" for col, _, _ in LEVERS))
+    for r in rows:
+        cells = (f"{r[col]:>10.0f} rows/s ({r['vectorised rows/s'] / r[col]:.2f}x)" for col, _, _ in LEVERS)
+        print(f"{r['L']:>4} " + " ".join(f"{c:>30}" for c in cells))
     rows = bench_apr(1 if args.quick else 3)
     print(
         "\nAPR (flexible noise) vs BPR training, planted playlists, d = 64, batch 256, 4 negatives"

@@ -17,21 +17,44 @@ import torch
 from torch import nn
 
 
+class _PaddedRows(torch.autograd.Function):
+    """``weight.index_select(0, ids)`` whose gradient leaves row ``padding_idx`` at zero, as
+    ``nn.Embedding(padding_idx=...)``'s does."""
+
+    @staticmethod
+    def forward(ctx, weight, ids, padding_idx: int):
+        ctx.save_for_backward(ids)
+        ctx.rows, ctx.padding_idx = weight.shape[0], padding_idx
+        return weight.index_select(0, ids)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        (ids,) = ctx.saved_tensors
+        out = grad.new_zeros(ctx.rows, grad.shape[1]).index_add_(0, ids, grad)
+        out[ctx.padding_idx] = 0
+        return out, None, None
+
+
 def lookup(table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
     """``table(ids)``: the rows of ``table.weight`` at ``ids``, shape ``ids.shape + (dim,)``.
 
-    The same values and, bit for bit, the same gradient as calling the module, but on the
-    CPU through ``index_select``, whose backward (``index_add_`` into a zero table) costs
-    about half of ``nn.Embedding``'s (``embedding_dense_backward``) at the course's batch
-    sizes (``benchmarks/bench_train.py`` prints both). On other devices, and for a table
-    with a ``padding_idx`` or ``max_norm`` (whose backward or forward differ), the module
-    itself: CUDA's embedding backward is the deterministic one there."""
+    The same values and, bit for bit, the same gradient as calling the module (the padding
+    row's included: it gets none), but on the CPU through ``index_select``, whose backward
+    (``index_add_`` into a zero table) costs about half of ``nn.Embedding``'s
+    (``embedding_dense_backward``) at the course's batch sizes (``benchmarks/bench_train.py``
+    prints both). On other devices, and for a table with ``max_norm``, ``scale_grad_by_freq``
+    or sparse gradients (whose forward or backward differ), the module itself: CUDA's
+    embedding backward is the deterministic one there."""
     w = table.weight
-    if w.device.type != "cpu" or table.padding_idx is not None or table.max_norm is not None:
+    if w.device.type != "cpu" or table.max_norm is not None or table.scale_grad_by_freq or table.sparse:
         return table(ids)
-    if ids.dim() == 1:
-        return w.index_select(0, ids)
-    return w.index_select(0, ids.reshape(-1)).view(*ids.shape, w.shape[1])
+    flat = ids.reshape(-1)
+    if table.padding_idx is None:
+        rows = w.index_select(0, flat)
+    else:
+        rows = _PaddedRows.apply(w, flat, table.padding_idx % w.shape[0])
+    return rows if ids.dim() == 1 else rows.view(*ids.shape, w.shape[1])
 
 
 def masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -107,14 +130,60 @@ def diag_mahalanobis_sq(x: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> to
     return (e * e).sum(-1)
 
 
+class _PairwiseDiagMahalanobisSq(torch.autograd.Function):
+    """Eq. 4.24 for all (query, member) pairs with a hand-written backward: autograd of the
+    three-term expansion keeps about ten (B, L, d) temporaries per call (the products, their
+    gradients, the two gradient paths of s added up); this backward makes three.
+
+    With D = sum_d w (q - s)^2, w = b^2 and g = dLoss/dD (zero where the clamp held):
+    dq = 2 w (q sum_l g - g s),  ds = 2 w (s sum_c g - g^T q),
+    dw = sum_c (sum_l g) q^2 + sum_l (sum_c g) s^2 - 2 sum_c q (g s),  db = 2 b dw."""
+
+    @staticmethod
+    def forward(ctx, q, s, b):
+        w = b * b  # (d,)
+        qw = q * w  # (B, C, d)
+        qq = (qw * q).sum(-1)  # (B, C)
+        ss = (s * s) @ w  # (B, L)
+        # qq + ss - 2 q w s^T in one batched matmul-add: (B, C, L)
+        pre = torch.baddbmm(qq[:, :, None] + ss[:, None, :], qw, s.transpose(1, 2), alpha=-2.0)
+        keep = pre >= 0  # clamp_min's gradient mask (rounding can make a distance negative)
+        ctx.save_for_backward(q, s, b, keep)
+        return pre.clamp_min_(0.0)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        q, s, b, keep = ctx.saved_tensors
+        g = grad * keep  # (B, C, L)
+        w2 = 2.0 * (b * b)  # (d,)
+        gq_sum = g.sum(2, keepdim=True)  # (B, C, 1)
+        gs_sum = g.sum(1)[:, :, None]  # (B, L, 1)
+        gs = torch.bmm(g, s)  # (B, C, d)
+        dq = ds = db = None
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[2]:
+            dq = (q * gq_sum - gs) * w2
+        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
+            ds = s * gs_sum  # (B, L, d): the only large temporaries are this and g^T q
+            if ctx.needs_input_grad[2]:
+                s_term = (ds * s).sum((0, 1))  # sum_l (sum_c g) s^2 per d
+            ds.sub_(torch.bmm(g.transpose(1, 2), q)).mul_(w2)
+        if ctx.needs_input_grad[2]:
+            dw = (q * q * gq_sum).sum((0, 1)) + s_term - 2.0 * (q * gs).sum((0, 1))
+            db = 2.0 * b * dw
+        return (dq if ctx.needs_input_grad[0] else None), (ds if ctx.needs_input_grad[1] else None), db
+
+
 def pairwise_diag_mahalanobis_sq(q: torch.Tensor, s: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """All query-to-member distances without a (B, C, L, d) tensor (Eq. 4.24).
 
     q (B, C, d) queries, s (B, L, d) members, b (d,) -> (B, C, L):
     ||b*(q - s)||^2 = sum w q^2 + sum w s^2 - 2 sum w q s with w = b^2 (clamped at 0
-    against rounding)."""
-    w = b * b  # (d,)
-    qq = (q * q * w).sum(-1)  # (B, C)
-    ss = (s * s * w).sum(-1)  # (B, L)
-    qs = torch.einsum("bcd,bld->bcl", q * w, s)  # (B, C, L)
-    return (qq[:, :, None] + ss[:, None, :] - 2 * qs).clamp_min(0.0)
+    against rounding). Its backward is written by hand (:class:`_PairwiseDiagMahalanobisSq`:
+    a third of autograd's (B, L, d) temporaries; MASS calls it twice per step)."""
+    if q.dim() != 3 or s.dim() != 3 or b.dim() != 1:
+        raise ValueError(
+            f"pairwise_diag_mahalanobis_sq takes q (B, C, d), s (B, L, d) and b (d,); got shapes "
+            f"{tuple(q.shape)}, {tuple(s.shape)}, {tuple(b.shape)}"
+        )
+    return _PairwiseDiagMahalanobisSq.apply(q, s, b)

@@ -66,9 +66,8 @@ def test_every_job_names_an_existing_experiment():
 def test_report_has_the_leaderboard_headlines_of_the_committed_tables():
     from pathlib import Path
 
-    from recsys_book.experiments.all import leaderboard_section
-
     from recsys_book import leaderboard as L
+    from recsys_book.experiments.all import leaderboard_section
 
     results = Path(__file__).resolve().parents[1] / "results"
     text = leaderboard_section(results)

@@ -79,7 +79,7 @@ def test_no_context_uses_start_item_and_needs_context():
 
 def _caser_by_hand(m: Caser, users, items, ctx, mask):
     """Caser's Eq. (2)-(8) written out filter by filter, position by position."""
-    B, L, d = ctx.shape[0], m.L, m.dim
+    B, L = ctx.shape[0], m.L
     E = m.item.weight[ctx] * mask[..., None]  # (B, L, d), padding rows 0
     o_v = torch.stack(
         [(m.conv_v.weight[f, 0, :, 0, None] * E).sum(1) + m.conv_v.bias[f] for f in range(m.n_v)],

@@ -252,3 +252,19 @@ def test_bench_train_runs_and_prints_its_ratios(capsys):
     for row in ("fit() epoch at the default batch 1024", "Adam variants", "Embedding rows, MF-BPR batch 1024",
                 "Embedding rows, MF-BPR batch 256", "s/epoch by batch size", "APR (eps 0.5) / BPR"):
         assert row in out, (row, out)
+
+
+def test_bench_masr_times_each_lever_and_restores_the_library():
+    """benchmarks/bench_masr.py's MASS step table: one column per lever (the step without
+    it), every figure a positive rate, and the library's functions put back afterwards."""
+    from benchmarks import bench_masr
+    from recsys_book import nn as rnn
+    from recsys_book.models import mahalanobis
+
+    rows = bench_masr.bench_mass(8, (6,), batch=16, n_steps=1, rounds=2)
+    cols = {"vectorised rows/s", "naive loop rows/s"} | {col for col, _, _ in bench_masr.LEVERS}
+    assert set(rows[0]) >= cols and all(rows[0][c] > 0 for c in cols)
+    assert mahalanobis.lookup is rnn.lookup
+    assert mahalanobis.pairwise_diag_mahalanobis_sq is rnn.pairwise_diag_mahalanobis_sq
+    q, s, b = torch.randn(2, 3, 4), torch.randn(2, 5, 4), torch.randn(4)
+    torch.testing.assert_close(bench_masr.pairwise_autograd(q, s, b), rnn.pairwise_diag_mahalanobis_sq(q, s, b))

@@ -254,9 +254,9 @@ class MASS(Recommender):
     def _owners(self, users, playlist, user_tab, playlist_tab) -> list[torch.Tensor]:
         out = []
         if user_tab is not None:
-            out.append(user_tab(users))
+            out.append(lookup(user_tab, users))
         if playlist_tab is not None:
-            out.append(playlist_tab(_check_playlist("MASS", playlist)))
+            out.append(lookup(playlist_tab, _check_playlist("MASS", playlist)))
         return out
 
     @staticmethod
@@ -276,9 +276,9 @@ class MASS(Recommender):
             qa = self._make_query(
                 self.W2,
                 self._owners(users, playlist, self.user_a, self.playlist_a),
-                self.song_a(items),
+                lookup(self.song_a, items),
             )  # (B, C, d) Eq. 4.25
-            ma = self.song_a(context)  # (B, L, d)
+            ma = lookup(self.song_a, context)  # (B, L, d)
         else:
             qa, ma = q, members
         if self.metric_attention:
