@@ -141,6 +141,16 @@ class _PairwiseDiagMahalanobisSq(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, q, s, b):
+        # one dtype for the three (under autocast a query may come in half precision): the
+        # distances are computed and returned in it, the gradients go back in each input's
+        ctx.dtypes = (q.dtype, s.dtype, b.dtype)
+        dt = torch.promote_types(torch.promote_types(q.dtype, s.dtype), b.dtype)
+        q, s, b = q.to(dt), s.to(dt), b.to(dt)
+        with torch.autocast(q.device.type, enabled=False):
+            return _PairwiseDiagMahalanobisSq._forward(ctx, q, s, b)
+
+    @staticmethod
+    def _forward(ctx, q, s, b):
         w = b * b  # (d,)
         qw = q * w  # (B, C, d)
         qq = (qw * q).sum(-1)  # (B, C)
@@ -154,8 +164,13 @@ class _PairwiseDiagMahalanobisSq(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
+        with torch.autocast(grad.device.type, enabled=False):
+            return _PairwiseDiagMahalanobisSq._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         q, s, b, keep = ctx.saved_tensors
-        g = grad * keep  # (B, C, L)
+        g = grad.to(q.dtype) * keep  # (B, C, L)
         w2 = 2.0 * (b * b)  # (d,)
         gq_sum = g.sum(2, keepdim=True)  # (B, C, 1)
         gs_sum = g.sum(1)[:, :, None]  # (B, L, 1)
@@ -171,7 +186,9 @@ class _PairwiseDiagMahalanobisSq(torch.autograd.Function):
         if ctx.needs_input_grad[2]:
             dw = (q * q * gq_sum).sum((0, 1)) + s_term - 2.0 * (q * gs).sum((0, 1))
             db = 2.0 * b * dw
-        return (dq if ctx.needs_input_grad[0] else None), (ds if ctx.needs_input_grad[1] else None), db
+        dq = dq.to(ctx.dtypes[0]) if ctx.needs_input_grad[0] else None
+        ds = ds.to(ctx.dtypes[1]) if ctx.needs_input_grad[1] else None
+        return dq, ds, (db.to(ctx.dtypes[2]) if db is not None else None)
 
 
 def pairwise_diag_mahalanobis_sq(q: torch.Tensor, s: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -80,3 +80,21 @@ def test_pairwise_mahalanobis_backward_is_the_gradient():
             torch.testing.assert_close(x, y)
     with pytest.raises(ValueError, match=r"q \(B, C, d\)"):
         pairwise(q[0], s, b)
+
+
+def test_pairwise_mahalanobis_under_autocast():
+    """Under autocast a query comes in half precision: the distances are computed in the
+    inputs' common dtype (float32 here) and each gradient goes back in its input's dtype."""
+    from recsys_book.nn import pairwise_diag_mahalanobis_sq as pairwise
+
+    g = torch.Generator().manual_seed(1)
+    q32 = torch.randn(2, 3, 8, generator=g)
+    s = torch.randn(2, 5, 8, generator=g, requires_grad=True)
+    b = torch.randn(8, generator=g, requires_grad=True)
+    q = q32.to(torch.bfloat16).requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        d = pairwise(q, s, b)
+        d.sum().backward()
+    assert d.dtype == torch.float32 and q.grad.dtype == torch.bfloat16 and s.grad.dtype == torch.float32
+    ref = _pairwise_by_autograd(q.detach().float(), s.detach(), b.detach())
+    torch.testing.assert_close(d.detach(), ref)

@@ -236,3 +236,25 @@ def test_qgru_cell_equals_gru_with_expanded_weights():
         ref.bias_hh.copy_(cell.rec.bias[rows])
     x, h0 = torch.randn(2, 6, 8, dtype=torch.float64)
     torch.testing.assert_close(cell(x, h0), ref(x, h0))
+
+
+def test_cells_take_any_leading_shape_and_refuse_the_old_step_layout():
+    """A cell steps inputs of any leading shape (the gates are cut on the last axis), its
+    sign buffer follows ``.double()``, and ``step`` without the gate-major weights (the old
+    ``step(cell.w(x), state)`` form, whose gates are packed otherwise) is an error."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, dtype=torch.float64)
+    h = torch.randn(2, 3, 8, dtype=torch.float64)
+    c = torch.randn(2, 3, 8, dtype=torch.float64)
+    flat = lambda t: t.reshape(6, 8)  # noqa: E731
+    lstm, gru = Q.QLSTMCell(8, 8).double(), Q.QGRUCell(8, 8).double()
+    assert lstm.w._sign.dtype == torch.float64
+    h3, c3 = lstm(x, (h, c))
+    h2, c2 = lstm(flat(x), (flat(h), flat(c)))
+    torch.testing.assert_close(flat(h3), h2)
+    torch.testing.assert_close(flat(c3), c2)
+    torch.testing.assert_close(flat(gru(x, h)), gru(flat(x), flat(h)))
+    with pytest.raises(TypeError):
+        lstm.step(lstm.w(x), (h, c))
+    with pytest.raises(TypeError):
+        gru.step(gru.w(x), h)

@@ -255,7 +255,7 @@ class QLinear(nn.Module):
         self.b = nn.Parameter(torch.randn(qo, qi) * std)
         self.c = nn.Parameter(torch.randn(qo, qi) * std)
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-        idx, sign = _block_pattern()  # buffers: they follow .to(device) and .double()
+        idx, sign = _block_pattern(dtype=torch.get_default_dtype())  # buffers: follow .to() and .double()
         self.register_buffer("_idx", idx, persistent=False)
         self.register_buffer("_sign", sign, persistent=False)
 
@@ -322,19 +322,21 @@ class QLSTMCell(nn.Module):
         return nn.functional.linear(x, W, b)
 
     def _recurrent(self, h: torch.Tensor, weights) -> torch.Tensor:
-        _, _, R, rb = weights if weights is not None else self.weights()
+        _, _, R, rb = weights
         return nn.functional.linear(h, R, rb)
 
     def step(
-        self, xw: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weights=None
+        self, xw: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], weights
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One step from the projected input ``xw`` (:meth:`project`) and ``state``;
-        ``weights``: :meth:`weights`, built once per sequence (else built here)."""
+        """One step from the projected input ``xw`` = :meth:`project` (gate-major: not
+        ``self.w(x)``, whose gates are packed component-major), ``state`` and the
+        :meth:`weights` built once for the sequence (required, so that a call in the old
+        ``step(self.w(x), state)`` form fails instead of mixing the two layouts)."""
         h, c = state
-        z = xw + self._recurrent(h, weights)  # (B, 4 * hidden), gate-major
+        z = xw + self._recurrent(h, weights)  # (..., 4 * hidden), gate-major
         hid = self.hidden_size
-        f, i, o = torch.sigmoid(z[:, : 3 * hid]).chunk(3, -1)  # split sigmoid (Eq. 5.27)
-        g = z[:, 3 * hid :]
+        f, i, o = torch.sigmoid(z[..., : 3 * hid]).chunk(3, -1)  # split sigmoid (Eq. 5.27)
+        g = z[..., 3 * hid :]
         c = cw_add(cw_mul(f, c), cw_mul(i, torch.tanh(g)))
         h = cw_mul(o, torch.tanh(c))
         return h, c
@@ -359,7 +361,8 @@ class QGRUCell(QLSTMCell):
 
     n_gates = 3
 
-    def step(self, xw: torch.Tensor, h: torch.Tensor, weights=None) -> torch.Tensor:
+    def step(self, xw: torch.Tensor, h: torch.Tensor, weights) -> torch.Tensor:
+        """One step from ``xw`` = :meth:`project` (gate-major), ``h`` and :meth:`weights`."""
         wz, wr, wn = xw.chunk(3, -1)
         rz, rr, rn = self._recurrent(h, weights).chunk(3, -1)
         z = torch.sigmoid(wz + rz)  # split activation (Eq. 5.27) = element-wise
