@@ -268,3 +268,26 @@ def test_bench_masr_times_each_lever_and_restores_the_library():
     assert mahalanobis.pairwise_diag_mahalanobis_sq is rnn.pairwise_diag_mahalanobis_sq
     q, s, b = torch.randn(2, 3, 4), torch.randn(2, 5, 4), torch.randn(4)
     torch.testing.assert_close(bench_masr.pairwise_autograd(q, s, b), rnn.pairwise_diag_mahalanobis_sq(q, s, b))
+
+
+def test_bench_qualse_times_each_lever_and_restores_the_library():
+    """benchmarks/bench_qualse.py: a column per lever for the models it touches, positive
+    times, the library's functions put back, and the einsum baseline computing the same
+    attention as the library (the lever changes the time only)."""
+    from benchmarks import bench_qualse as bq
+    from recsys_book import nn as rnn
+    from recsys_book.models import qualse
+    from recsys_book.models import quaternion as Q
+
+    rows = bq.bench(batch=8, dim=8, long_len=6, short_len=3, steps=1, rounds=2)
+    assert [r["model"] for r in rows] == ["QUALE", "QUASE", "QUALSE"]
+    assert "weights every step" not in rows[0] and "weights every step" in rows[1]
+    assert all(r["library"] > 0 and all(v[0] > 0 for k, v in r.items() if k not in ("model", "library")) for r in rows)
+    assert qualse.lookup is rnn.lookup and Q.QLSTMCell.step is bq.LIBRARY_LSTM_STEP
+    assert qualse._Base._attend is bq.LIBRARY_ATTEND
+    torch.manual_seed(0)
+    m = qualse.QUALE(5, 7, 8).double()
+    keys, q = torch.randn(3, 4, 8, dtype=torch.float64), torch.randn(3, 8, dtype=torch.float64)
+    mask = torch.tensor([[1, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 1]], dtype=torch.bool)
+    for got, want in zip(bq.attend_einsum(m, keys, q, mask), m._attend(keys, q, mask)):
+        torch.testing.assert_close(got, want)
