@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from unittest.mock import patch
 
 import torch
 
@@ -49,16 +50,6 @@ LEVERS = (
 )
 
 
-def _without(attr: str, replacement, fn):
-    """Run ``fn`` with ``models.mahalanobis.<attr>`` replaced (restored after)."""
-    keep = getattr(mahalanobis, attr)
-    setattr(mahalanobis, attr, replacement)
-    try:
-        return fn()
-    finally:
-        setattr(mahalanobis, attr, keep)
-
-
 def bench_mass(dim: int, lengths, batch: int, n_steps: int, rounds: int = 3) -> list[dict]:
     n_users, n_items = 500, 5000
     g = torch.Generator().manual_seed(0)
@@ -89,7 +80,8 @@ def bench_mass(dim: int, lengths, batch: int, n_steps: int, rounds: int = 3) -> 
         for _ in range(rounds):
             rates["vectorised rows/s"].append(_steps_per_s(lambda: step(True), n_steps))
             for col, attr, repl in LEVERS:
-                rates[col].append(_without(attr, repl, lambda: _steps_per_s(lambda: step(True), n_steps)))
+                with patch.object(mahalanobis, attr, repl):  # put back on leaving, even on error
+                    rates[col].append(_steps_per_s(lambda: step(True), n_steps))
         row = {"L": L} | {col: statistics.median(r) * batch for col, r in rates.items()}
         fast = row["vectorised rows/s"] / batch
         naive = _steps_per_s(lambda: step(False), max(2, n_steps // 3))

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from contextlib import contextmanager
+from unittest.mock import patch
 
 import torch
 
@@ -62,17 +62,6 @@ LEVERS = (
     ("weights every step", Q.QLSTMCell, "step", _lstm_step_rebuilding, ("QUASE", "QUALSE")),
     ("module lookups", qualse, "lookup", lambda table, ids: table(ids), ("QUALE", "QUASE", "QUALSE")),
 )
-
-
-@contextmanager
-def without(owner, attr: str, replacement):
-    """``owner.attr`` replaced for the block (the library's put back after, even on error)."""
-    keep = owner.__dict__[attr] if isinstance(owner, type) else getattr(owner, attr)
-    setattr(owner, attr, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, attr, keep)
 
 
 def _inputs(n_users: int, n_items: int, batch: int, long_len: int, short_len: int, seed: int = 0):
@@ -123,7 +112,7 @@ def bench(models=("QUALE", "QUASE", "QUALSE"), batch: int = 512, dim: int = 64, 
         for _ in range(rounds):
             times["library"].append(ms_per_step())
             for col, owner, attr, repl, _ in levers:
-                with without(owner, attr, repl):
+                with patch.object(owner, attr, repl):  # put back on leaving, even on error
                     times[col].append(ms_per_step())
         row = {"model": name, "library": statistics.median(times["library"])}
         for col, *_ in levers:  # the round's own ratio: the drift between rounds cancels

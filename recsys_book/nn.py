@@ -174,21 +174,20 @@ class _PairwiseDiagMahalanobisSq(torch.autograd.Function):
         w2 = 2.0 * (b * b)  # (d,)
         gq_sum = g.sum(2, keepdim=True)  # (B, C, 1)
         gs_sum = g.sum(1)[:, :, None]  # (B, L, 1)
-        gs = torch.bmm(g, s)  # (B, C, d)
+        need_q, need_s, need_b = ctx.needs_input_grad
+        gs = torch.bmm(g, s) if need_q or need_b else None  # (B, C, d)
         dq = ds = db = None
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[2]:
-            dq = (q * gq_sum - gs) * w2
-        if ctx.needs_input_grad[1] or ctx.needs_input_grad[2]:
-            ds = s * gs_sum  # (B, L, d): the only large temporaries are this and g^T q
-            if ctx.needs_input_grad[2]:
-                s_term = (ds * s).sum((0, 1))  # sum_l (sum_c g) s^2 per d
-            ds.sub_(torch.bmm(g.transpose(1, 2), q)).mul_(w2)
-        if ctx.needs_input_grad[2]:
-            dw = (q * q * gq_sum).sum((0, 1)) + s_term - 2.0 * (q * gs).sum((0, 1))
-            db = 2.0 * b * dw
-        dq = dq.to(ctx.dtypes[0]) if ctx.needs_input_grad[0] else None
-        ds = ds.to(ctx.dtypes[1]) if ctx.needs_input_grad[1] else None
-        return dq, ds, (db.to(ctx.dtypes[2]) if db is not None else None)
+        if need_q:
+            dq = ((q * gq_sum - gs) * w2).to(ctx.dtypes[0])
+        if need_s or need_b:
+            t = s * gs_sum  # (B, L, d): the only large temporaries are this and g^T q
+            if need_b:
+                s_term = (t * s).sum((0, 1))  # sum_l (sum_c g) s^2 per d
+                dw = (q * q * gq_sum).sum((0, 1)) + s_term - 2.0 * (q * gs).sum((0, 1))
+                db = (2.0 * b * dw).to(ctx.dtypes[2])
+            if need_s:
+                ds = t.sub_(torch.bmm(g.transpose(1, 2), q)).mul_(w2).to(ctx.dtypes[1])
+        return dq, ds, db
 
 
 def pairwise_diag_mahalanobis_sq(q: torch.Tensor, s: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -196,13 +196,13 @@ def split_act(x: torch.Tensor, fn=torch.tanh) -> torch.Tensor:
 # ---- quaternion dense layer -----------------------------------------------------------------
 
 
-# block (o, i) of the real matrix is SIGN[o][i] * component IDX[o][i] of the weight (r, a, b, c)
-_IDX = ((0, 1, 2, 3), (1, 0, 3, 2), (2, 3, 0, 1), (3, 2, 1, 0))
-_SIGN = ((1, -1, -1, -1), (1, 1, -1, 1), (1, 1, 1, -1), (1, -1, 1, 1))
-
-
 def _block_pattern(device=None, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.tensor(_IDX, device=device), torch.tensor(_SIGN, dtype=dtype, device=device)
+    """(index, sign), each (4, 4): block (o, i) of the real matrix is sign[o, i] times
+    component index[o, i] of the weight (r, a, b, c), read off :func:`hamilton_matrix` of
+    the four unit quaternions (one copy of the Hamilton table, not two)."""
+    table = hamilton_matrix(torch.eye(4, dtype=torch.float64))  # (4 components, 4 o, 4 i)
+    idx = table.abs().argmax(0)
+    return idx.to(device), table.sum(0).to(device=device, dtype=dtype or torch.get_default_dtype())
 
 
 def qlinear_real_matrix(
