@@ -236,6 +236,17 @@ def test_fism_and_cmn_baselines(split):
     cmn = CMN(split.n_users, split.n_items, split, dim=8, max_neighbours=7)
     s = cmn.score(u, it, **inp)
     assert s.shape == it.shape and torch.isfinite(s).all()
+    # CMN Eq. 2-5 for one (playlist, candidate), written out over its neighbour owners
+    owner, k = int(inp["playlist"][r]), int(it[r, c])
+    with torch.no_grad():
+        cmn.mem.weight[: cmn.n_owners].normal_()  # the padding row stays zero
+        vs = [int(v) for v in cmn.neighbours[k] if int(v) not in (cmn.n_owners, owner)]
+        m_o, e_k = cmn.mem.weight[owner], cmn.item.weight[k]
+        q = torch.stack([m_o @ cmn.mem.weight[v] + e_k @ cmn.mem.weight[v] for v in vs])  # Eq. 2
+        att = torch.softmax(q, 0)  # Eq. 3
+        o = sum(a * cmn.out_mem.weight[v] for a, v in zip(att, vs))  # Eq. 4
+        ref = cmn.w(torch.relu(cmn.U(m_o * e_k) + cmn.W(o))).squeeze()  # Eq. 5
+        assert len(vs) > 1 and torch.allclose(cmn.score(u, it, **inp)[r, c], ref, atol=1e-5)
     holders = split.train.df.groupby("item")["playlist"].nunique()
     nb = cmn.neighbours[torch.tensor(holders.index.to_numpy())]
     assert ((nb != cmn.n_owners).sum(1).numpy() == holders.clip(upper=7).to_numpy()).all()
