@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -288,27 +288,33 @@ FIG_W, FIG_H, FIG_MARGIN = 880, 480, dict(l=70, r=30, t=70, b=110)
 
 
 def place_labels(x, y, names, log_x: bool = False, width: int = FIG_W, height: int = FIG_H,
-                 margin: Mapping[str, int] = FIG_MARGIN, font: float = 12.0) -> tuple[list[str], list[str]]:  # fmt: skip
+                 margin: Mapping[str, int] = FIG_MARGIN, font: float = 12.0,
+                 include_x: Sequence[float] = (), include_y: Sequence[float] = ()) -> tuple[list[str], list[str]]:  # fmt: skip
     """Text positions for a scatter's labels that do not overlap each other or the markers.
 
     Greedy, top point first: each label takes the first of eight spots around its marker
     (above, below, right, left, the corners) whose box, estimated in pixels for a figure of
     ``width`` x ``height`` with ``margin`` (0.6 ``font`` per character, 1.3 ``font`` high),
     stays inside the plot and meets no placed label and no marker; a label with no free spot
-    is left out (its name stays in the hover text). Returns (textpositions, texts).
+    is left out (its name stays in the hover text). ``include_x`` / ``include_y``: values
+    the axes' autorange also covers (plotly's ``autorangeoptions.include``, e.g. where a live
+    trace will go), so the labels are placed on the axes the figure will keep. Returns
+    (textpositions, texts).
     """
     if len(names) == 0:
         return [], []
     xs = np.log10(np.asarray(x, dtype=float)) if log_x else np.asarray(x, dtype=float)
     ys = np.asarray(y, dtype=float)
+    ex = np.log10(np.asarray(include_x, dtype=float)) if log_x else np.asarray(include_x, dtype=float)
     pw, ph = width - margin["l"] - margin["r"], height - margin["t"] - margin["b"]
 
-    def scale(v, n):  # plotly's autorange: the data range padded by about 5% each side
-        lo, hi = float(v.min()), float(v.max())
+    def scale(v, n, extra):  # plotly's autorange: the data range padded by about 5% each side
+        both = np.concatenate([v, extra])
+        lo, hi = float(both.min()), float(both.max())
         pad = 0.05 * (hi - lo) if hi > lo else 0.5
         return (v - lo + pad) / (hi - lo + 2 * pad) * n
 
-    px, py = scale(xs, pw), ph - scale(ys, ph)
+    px, py = scale(xs, pw, ex), ph - scale(ys, ph, np.asarray(include_y, dtype=float))
     r, gap, h = 5.0, 3.0, 1.3 * font
     boxes = [(a - r, b - r, a + r, b + r) for a, b in zip(px, py)]  # the markers
     pos, text = ["top center"] * len(px), [""] * len(px)
@@ -368,14 +374,18 @@ def _labelled(name: str, text: list[str]) -> str:
     return name + (f" ({n} unlabelled where crowded: hover for the name)" if n else "")
 
 
-def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
-    """NDCG@10 against Novelty@10, the Pareto front drawn as a line."""
+def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full",
+                            include: Sequence[tuple[float, float]] = ()):  # fmt: skip
+    """NDCG@10 against Novelty@10, the Pareto front drawn as a line. ``include``: (novelty,
+    NDCG@10) points the axes cover from the start (a live trace's extremes: the axes then stay
+    put, and the labels placed for them, while a learner adds points)."""
     import plotly.graph_objects as go
 
     t = board[(board["protocol"] == protocol) & board["Novelty@10"].notna()]
     pts = {m: (float(n), float(a)) for m, n, a in zip(t["model"], t["Novelty@10"], t["NDCG@10"])}
     front = sorted(pareto_front(pts), key=lambda m: pts[m][0])
-    pos, text = place_labels(t["Novelty@10"], t["NDCG@10"], list(t["model"]))
+    inc_x, inc_y = [float(p[0]) for p in include], [float(p[1]) for p in include]
+    pos, text = place_labels(t["Novelty@10"], t["NDCG@10"], list(t["model"]), include_x=inc_x, include_y=inc_y)
     fig = go.Figure(
         [
             go.Scatter(
@@ -401,6 +411,8 @@ def figure_accuracy_novelty(board: pd.DataFrame, protocol: str = "random_full"):
         title=f"Accuracy against novelty: {PROTOCOLS[protocol].title}",
         xaxis_title="Novelty@10 (CoRML Eq. 29: higher = less popular items)",
         yaxis_title="test NDCG@10",
+        xaxis_autorangeoptions_include=inc_x or None,
+        yaxis_autorangeoptions_include=inc_y or None,
         width=FIG_W, height=FIG_H, margin=FIG_MARGIN,
         legend=dict(orientation="h", y=-0.2),
     )

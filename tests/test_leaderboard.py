@@ -204,3 +204,21 @@ def test_labels_are_placed_without_overlap_and_crowded_ones_go_to_the_hover(boar
     assert len(shown) >= 0.8 * len(fig.data[0].text) and len(set(shown)) == len(shown)
     assert set(fig.data[0].hovertext) >= set(shown)
 
+
+
+def test_labels_are_placed_for_the_axes_a_live_trace_will_widen(board):
+    """A label that does not fit right of the last point goes left; once the axes are known
+    to reach further (``include_x``, where a live trace will go), it fits above. The
+    novelty figure hands such points to plotly's autorange, so its axes (and the labels
+    placed for them) stay put while chapter 09's EASE slider adds points."""
+    assert L.place_labels([0, 1], [0, 0], ["a", "a long label here"])[0][1] != "top center"
+    assert L.place_labels([0, 1], [0, 0], ["a", "a long label here"], include_x=[3])[0][1] == "top center"
+    ends = [(0.30, 0.25), (0.20, 0.36)]
+    fig = L.figure_accuracy_novelty(board, include=ends)
+    assert list(fig.layout.xaxis.autorangeoptions.include) == [0.30, 0.20]
+    assert list(fig.layout.yaxis.autorangeoptions.include) == [0.25, 0.36]
+    t = board[(board.protocol == "random_full") & board["Novelty@10"].notna()]
+    assert list(fig.data[0].textposition) == L.place_labels(
+        t["Novelty@10"], t["NDCG@10"], list(t["model"]), include_x=[0.30, 0.20], include_y=[0.25, 0.36]
+    )[0]
+    assert L.figure_accuracy_novelty(board).layout.xaxis.autorangeoptions.include is None
