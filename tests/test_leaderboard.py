@@ -205,7 +205,6 @@ def test_labels_are_placed_without_overlap_and_crowded_ones_go_to_the_hover(boar
     assert set(fig.data[0].hovertext) >= set(shown)
 
 
-
 def test_labels_are_placed_for_the_axes_a_live_trace_will_widen(board):
     """A label that does not fit right of the last point goes left; once the axes are known
     to reach further (``include_x``, where a live trace will go), it fits above. The

@@ -116,8 +116,8 @@ class CMN(Recommender):
         real = (nb != self.n_owners) & (nb != o_id[:, None, None])  # not itself
         m_v = lookup(self.mem, nb)  # (B, C, N, d)
         # q_v = m_o . m_v + e_k . m_v = (m_o + e_k) . m_v: one pass over the (B, C, N, d)
-        # memories, as batched matrix-vector products (two einsums: 1.3-1.7x slower steps
-        # on 2 CPU cores, benchmarks/bench_gpu.py's CMN and Table 3's)
+        # memories; q and o as batched matrix-vector products (the three einsums they replace
+        # made the step 1.3-1.7x slower on 2 CPU cores, bench_gpu.py's CMN and Table 3's)
         q = (m_v @ (m_o[:, None, :] + e_k)[..., None]).squeeze(-1)  # (B, C, N)
         B, C, N = q.shape
         a = masked_softmax(q.reshape(B * C, 1, N), real.reshape(B * C, N)).reshape(B, C, N)
