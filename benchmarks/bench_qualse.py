@@ -39,10 +39,7 @@ def attend_einsum(self, keys, ctx_q, mask):
     if not self.quaternion:
         return LIBRARY_ATTEND(self, keys, ctx_q, mask)
     B = keys.shape[0]
-    q = ctx_q.expand(B, d)
-    basis = torch.eye(4, dtype=keys.dtype, device=keys.device).repeat_interleave(d // 4, 1)
-    P = Q.hamilton(basis[None, :, :], q[:, None, :])
-    V = P.unflatten(-1, (4, d // 4)).permute(0, 1, 3, 2).reshape(B, d, 4)
+    V = self._component_sums(ctx_q.expand(B, d))  # the library's logits
     alpha = masked_softmax(torch.bmm(keys, V) / d**0.5, mask[..., None], dim=1)
     u = torch.einsum("blc,blcn->bcn", alpha, keys.unflatten(-1, (4, d // 4)))
     return u.reshape(B, d), alpha

@@ -118,9 +118,9 @@ class CMN(Recommender):
         # q_v = m_o . m_v + e_k . m_v = (m_o + e_k) . m_v: one pass over the (B, C, N, d)
         # memories; q and o as batched matrix-vector products (the three einsums they replace
         # made the step 1.3-1.7x slower on 2 CPU cores, bench_gpu.py's CMN and Table 3's)
-        q = (m_v @ (m_o[:, None, :] + e_k)[..., None]).squeeze(-1)  # (B, C, N)
+        q = (m_v @ (m_o[:, None, :] + e_k)[..., None]).squeeze(-1)  # Eq. 2  (B, C, N)
         B, C, N = q.shape
-        a = masked_softmax(q.reshape(B * C, 1, N), real.reshape(B * C, N)).reshape(B, C, N)
-        o = (a[:, :, None, :] @ lookup(self.out_mem, nb)).squeeze(2)  # sum_v a_v c_v  (B, C, d)
-        h = F.relu(self.U(m_o[:, None, :] * e_k) + self.W(o))
+        a = masked_softmax(q.reshape(B * C, 1, N), real.reshape(B * C, N)).reshape(B, C, N)  # Eq. 3
+        o = (a[:, :, None, :] @ lookup(self.out_mem, nb)).squeeze(2)  # Eq. 4: sum_v a_v c_v  (B, C, d)
+        h = F.relu(self.U(m_o[:, None, :] * e_k) + self.W(o))  # Eq. 5
         return self.w(h).squeeze(-1)

@@ -134,11 +134,7 @@ class _Base(Recommender):
         B, L, _ = keys.shape
         q = ctx_q.expand(B, d)
         if self.quaternion:
-            basis = torch.eye(4, dtype=keys.dtype, device=keys.device).repeat_interleave(d // 4, 1)
-            # P[:, c'] = e_c' (x) q: its component-c block at position n is R_{c c'}(q_n)
-            P = Q.hamilton(basis[None, :, :], q[:, None, :])  # (B, 4 c', d)
-            V = P.unflatten(-1, (4, d // 4)).permute(0, 1, 3, 2).reshape(B, d, 4)  # (B, d, 4)
-            logits = torch.bmm(keys, V) / math.sqrt(d)  # (B, L, 4)
+            logits = torch.bmm(keys, self._component_sums(q)) / math.sqrt(d)  # (B, L, 4)
             alpha = masked_softmax(logits, mask[..., None], dim=1)  # (B, L, 4)
             # u_c = sum_l alpha_lc key_lc: every head over every component in one matmul
             # (B, 4, L) @ (B, L, d), then head c's block of component c (no permuted copy
@@ -149,6 +145,16 @@ class _Base(Recommender):
         logits = torch.bmm(keys, q[:, :, None])[..., 0] / math.sqrt(d)  # (B, L)
         alpha = masked_softmax(logits, mask, dim=1)  # (B, L)
         return torch.bmm(alpha[:, None, :], keys)[:, 0], alpha[..., None]
+
+    @staticmethod
+    def _component_sums(q: torch.Tensor) -> torch.Tensor:
+        """V(q) (B, d, 4) with key @ V(q) = the component sums of key (x) q (B, 4): the
+        Hamilton product is linear in the key, k (x) q = R(q) k. q (B, d)."""
+        B, d = q.shape
+        basis = torch.eye(4, dtype=q.dtype, device=q.device).repeat_interleave(d // 4, 1)
+        # P[:, c'] = e_c' (x) q: its component-c block at position n is R_{c c'}(q_n)
+        P = Q.hamilton(basis[None, :, :], q[:, None, :])  # (B, 4 c', d)
+        return P.unflatten(-1, (4, d // 4)).permute(0, 1, 3, 2).reshape(B, d, 4)
 
     def _attend_reference(self, keys, ctx_q, mask):
         """Eq. (5.30)-(5.31) written literally (a (B, L, d) Hamilton product); for tests."""

@@ -255,7 +255,7 @@ class QLinear(nn.Module):
         self.b = nn.Parameter(torch.randn(qo, qi) * std)
         self.c = nn.Parameter(torch.randn(qo, qi) * std)
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-        idx, sign = _block_pattern(dtype=torch.get_default_dtype())  # buffers: follow .to() and .double()
+        idx, sign = _block_pattern()  # buffers (default dtype): they follow .to() and .double()
         self.register_buffer("_idx", idx, persistent=False)
         self.register_buffer("_sign", sign, persistent=False)
 
