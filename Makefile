@@ -19,7 +19,7 @@ CHROMIUM ?= /usr/bin/chromium
 # make book FULL=1 executes the chapters in full mode (default: FAST)
 FULL ?= 0
 
-.PHONY: setup data lab test test-fast bench clean-venv browser-setup browser-test book \
+.PHONY: setup data lab test bench clean-venv browser-setup browser-test book \
 	gpu-check check-streams
 
 setup: $(STAMP) data

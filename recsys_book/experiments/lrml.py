@@ -132,7 +132,8 @@ def _sections(rows: pd.DataFrame, ctx) -> list[str]:
     if not first.empty:
         grid = pd.DataFrame({
             "model": first["model"], "config": first["config"].map(config_text),
-            "kept epoch": first["best_epoch"], "valid NDCG@10": first["valid NDCG@10"],
+            "kept epoch": first["best_epoch"].map(lambda e: "-" if pd.isna(e) else int(e)),
+            "valid NDCG@10": first["valid NDCG@10"],
             "train s": first["train_s"],
         })  # fmt: skip
         lines += ["", f"## Validation rows (training seed {first['seed'].iloc[0]})", "",
