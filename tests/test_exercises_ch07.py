@@ -64,6 +64,9 @@ def test_qlinear_checker_rejects_wrong_answers():
         ch07.check_qlinear_params(lambda i, o, b: i * o // 4)  # forgets the bias
     with pytest.raises(AssertionError, match="bias=True"):
         ch07.check_qlinear_params(lambda i, o, b: i * o // 4 + (o // 4 if b else 0))
+    # the parameter tensors themselves, not their count: a clear failure, not a crash
+    with pytest.raises(AssertionError, match=r"n_in=4, n_out=4, bias=False': expected one integer \(4\), got a Tensor of shape \(4,\)"):
+        ch07.check_qlinear_params(lambda i, o, b: torch.ones(i * o // 4))
 
 
 def test_softmax_checker_rejects_wrong_answers():
