@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from recsys_book.crowdfunding.semantic import project_cluster_features
 from recsys_book.exercises import ch08
 
 SOL_PATH = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch08.py"
@@ -18,19 +19,53 @@ _spec.loader.exec_module(sol)
 
 
 def test_solutions_pass():
-    assert ch08.check_bic(sol.my_bic) is True
+    assert ch08.check_cluster_features(sol.my_cluster_features) is True
     assert ch08.check_observed(sol.my_observed) is True
     assert ch08.check_nrmse(sol.my_nrmse) is True
 
 
-def _squared_bic(x, labels, centers, n):  # k-means' squared distances instead of Eq. (3.1)'s
-    x, centers = np.asarray(x, float), np.asarray(centers, float)
-    d2 = ((x - centers[np.asarray(labels)]) ** 2).sum(1)
-    return float(d2.sum() + math.log(n) * x.shape[1] * len(centers))
+def test_e1_accepts_a_frame_like_the_library():  # a DataFrame answer is read as its values
+    assert ch08.check_cluster_features(project_cluster_features) is True
 
 
-def _bic_n_points(x, labels, centers, n):  # log of the number of points, not of rewards
-    return sol.my_bic(x, labels, centers, len(x))
+def _crosstab(keys, k, projects):
+    return pd.crosstab(keys["project_id"], keys["c"]).reindex(
+        index=list(projects), columns=range(k), fill_value=0
+    )
+
+
+def _rewards_not_backers(rewards, reward_cluster, k, projects, pledges=None):
+    # counts each project's rewards per cluster at every time point: no backer weighting
+    return sol.my_cluster_features(rewards, reward_cluster, k, projects, None)
+
+
+def _cluster_by_reward_id(rewards, reward_cluster, k, projects, pledges=None):
+    # reward_cluster indexed by reward_id, as if ids were row positions
+    if pledges is None:
+        return sol.my_cluster_features(rewards, reward_cluster, k, projects, None)
+    keys = pledges[["project_id"]].assign(c=np.asarray(reward_cluster)[pledges["reward_id"]])
+    return _crosstab(keys, k, projects)
+
+
+def _pledged_projects_only(rewards, reward_cluster, k, projects, pledges=None):
+    # crosstab without reindexing the rows: projects without a pledge vanish
+    out = sol.my_cluster_features(rewards, reward_cluster, k, projects, pledges)
+    if pledges is None:
+        return out
+    return out[np.isin(projects, pledges["project_id"].unique())]
+
+
+def _clusters_seen_only(rewards, reward_cluster, k, projects, pledges=None):
+    # one column per cluster that occurs, not per cluster 0..k-1
+    out = sol.my_cluster_features(rewards, reward_cluster, k, projects, pledges)
+    return out[:, np.unique(reward_cluster)]
+
+
+def _empty_as_launch(rewards, reward_cluster, k, projects, pledges=None):
+    # "no pledges" read as "at launch": counts rewards when the frame is empty
+    if pledges is not None and len(pledges) == 0:
+        pledges = None
+    return sol.my_cluster_features(rewards, reward_cluster, k, projects, pledges)
 
 
 def _strict_cutoff(events, projects, tp):  # "<" drops the events on the cutoff day
@@ -67,8 +102,11 @@ def _nrmse_mae(y, pred):  # MAE in place of RMSE
 @pytest.mark.parametrize(
     "checker,wrong,case",
     [
-        (ch08.check_bic, _squared_bic, "random K=1"),
-        (ch08.check_bic, _bic_n_points, "random K=1"),
+        (ch08.check_cluster_features, _rewards_not_backers, "one reward, three backers"),
+        (ch08.check_cluster_features, _cluster_by_reward_id, "not row positions"),
+        (ch08.check_cluster_features, _pledged_projects_only, "a project with no pledge"),
+        (ch08.check_cluster_features, _clusters_seen_only, "only clusters 0 and 2 used"),
+        (ch08.check_cluster_features, _empty_as_launch, "an empty pledges frame"),
         (ch08.check_observed, _strict_cutoff, "toy data with events on the cutoffs, TP2"),
         (ch08.check_observed, _tp4_of_fundraising, "toy data with events on the cutoffs, TP4"),
         (ch08.check_nrmse, _nrmse_by_std, "random durations"),
@@ -81,7 +119,9 @@ def test_checkers_reject_wrong_answers_and_name_the_case(checker, wrong, case):
     assert case in str(err.value)
 
 
-@pytest.mark.parametrize("checker", [ch08.check_bic, ch08.check_observed, ch08.check_nrmse])
+@pytest.mark.parametrize(
+    "checker", [ch08.check_cluster_features, ch08.check_observed, ch08.check_nrmse]
+)
 def test_unanswered(checker):
     with pytest.raises(AssertionError, match="not answered yet"):
         checker(lambda *a: None)

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 
-def my_bic(x, labels, centers, n):
-    """E1, Eq. (3.1): sum of Euclidean distances to the own centre + log(n) * m * K."""
-    x, centers = np.asarray(x, float), np.asarray(centers, float)
-    dist = np.linalg.norm(x - centers[np.asarray(labels)], axis=1)  # (N,)
-    return float(dist.sum() + math.log(n) * x.shape[1] * len(centers))
+def my_cluster_features(rewards, reward_cluster, k, projects, pledges=None):
+    """E1, Sec. 3.3.1 (after Step 6): per project and semantic reward cluster, the backers of
+    its rewards in that cluster (one pledge row = one backer); at launch (``pledges=None``),
+    its rewards in that cluster. Rows follow ``projects``, columns the clusters 0..k-1."""
+    # reward_cluster[i] belongs to ROW i of `rewards`, so map reward_id -> cluster by row
+    cluster_of = dict(zip(rewards["reward_id"].tolist(), np.asarray(reward_cluster).tolist()))
+    rows = rewards if pledges is None else pledges  # what is counted: rewards or pledges
+    row_of = {p: i for i, p in enumerate(projects)}
+    out = np.zeros((len(projects), k), dtype=np.int64)  # (n_projects, K2)
+    for p, r in zip(rows["project_id"].tolist(), rows["reward_id"].tolist()):
+        if p in row_of:
+            out[row_of[p], cluster_of[r]] += 1
+    return out
 
 
 def my_observed(events, projects, tp):

@@ -1,6 +1,8 @@
 """Checkers for chapter 08 (appendix: on-time reward delivery in crowdfunding).
 
-* E1 :func:`check_bic` -- ``my_bic(x, labels, centers, n)``: Eq. (3.1).
+* E1 :func:`check_cluster_features` -- ``my_cluster_features(rewards, reward_cluster, k,
+  projects, pledges=None)``: the last step of Sec. 3.3.1, reward clusters -> per-project
+  features (backers per semantic reward cluster; rewards per cluster at launch).
 * E2 :func:`check_observed` -- ``my_observed(events, projects, tp)``: the events a project had
   by its cutoff of time point ``tp`` (the filter that keeps later information out).
 * E3 :func:`check_nrmse` -- ``my_nrmse(y, pred)``: (NRMSE@A, NRMSE@B) of Sec. 3.5.1.
@@ -14,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recsys_book.crowdfunding.features import TIME_POINTS, observed_events
-from recsys_book.crowdfunding.semantic import bic
+from recsys_book.crowdfunding.semantic import project_cluster_features
 from recsys_book.exercises import check as _check
 
 
@@ -24,27 +26,114 @@ def check(cases, fn, ref, name, equal=None) -> bool:
     return _check(dict(cases), fn, ref, name, compare=equal)
 
 
-def _bic_cases():
-    rng = np.random.default_rng(8)
-    for k, m, n_pts in ((1, 2, 5), (3, 4, 30), (5, 3, 50)):
-        x = rng.normal(size=(n_pts, m))
-        lab = np.arange(n_pts) % k
-        c = np.stack([x[lab == j].mean(0) for j in range(k)])
-        yield f"random K={k}, m={m}, {n_pts} points, n=1000 rewards", (x, lab, c, 1000)
-    x = np.array([[0.0, 0.0], [3.0, 4.0]])
-    yield (
-        "two points, one centre at the origin (distances 0 and 5), n=2",
-        (x, np.array([0, 0]), np.array([[0.0, 0.0]]), 2),
-    )
-    yield (
-        "every point on its centre (only the penalty is left), n=10",
-        (x, np.array([0, 1]), x.copy(), 10),
-    )
+def _frames(rewards, pledges=None):
+    """(project_id, reward_id) rows as the rewards table and, if given, the pledge events."""
+    rw = pd.DataFrame(rewards, columns=["project_id", "reward_id"])
+    rw["description"], rw["price"] = "a reward", 10.0
+    if pledges is None:
+        return rw, None
+    pl = pd.DataFrame(pledges, columns=["project_id", "reward_id"], dtype=np.int64)
+    pl["day"], pl["kind"], pl["author"] = 1.0, "pledge", "backer"
+    pl["backer_id"] = np.arange(len(pl))
+    return rw, pl
 
 
-def check_bic(fn) -> bool:
-    """E1: ``fn(x (N, m), labels (N,), centers (K, m), n) -> float`` equals Eq. (3.1)."""
-    return check(_bic_cases(), fn, bic, "E1 (BIC, Eq. 3.1)")
+def _feature_case(rewards, clusters, k, projects, pledges=None):
+    rw, pl = _frames(rewards, pledges)
+    return (rw, np.array(clusters), k, list(projects), pl)
+
+
+def _random_feature_case(seed: int, at_launch: bool):
+    """8 projects (one without rewards), 30 rewards with shuffled ids, 5 clusters (one
+    unused), 200 pledge events in time order (the rows of an observed events table)."""
+    rng = np.random.default_rng(seed)
+    owner = rng.choice([10, 11, 12, 13, 14, 15, 16], 30)  # project 17 has no reward
+    rw = pd.DataFrame({"project_id": owner, "reward_id": rng.permutation(1000)[:30]})
+    rw["description"], rw["price"] = "a reward", rng.uniform(5, 200, 30).round()
+    clusters = rng.choice([0, 1, 3, 4], 30)  # cluster 2: no reward
+    pick = rng.integers(30, size=200) % 24  # the last 6 rewards: no backer
+    pl = pd.DataFrame(
+        {
+            "project_id": rw["project_id"].to_numpy()[pick],
+            "day": np.sort(rng.uniform(0, 30, 200)).round(2),
+            "kind": "pledge",
+            "author": "backer",
+            "backer_id": rng.integers(500, size=200),
+            "reward_id": rw["reward_id"].to_numpy()[pick],
+        }
+    )
+    projects = list(rng.permutation([10, 11, 12, 13, 14, 15, 16, 17]))
+    return (rw, clusters, 5, projects, None if at_launch else pl)
+
+
+def _feature_cases():
+    yield (
+        "one project, one reward, three backers",
+        _feature_case([(7, 0)], [0], 1, [7], [(7, 0)] * 3),
+    )
+    yield (
+        "a reward with zero backers (its cluster counts 0)",
+        _feature_case([(1, 0), (1, 1)], [0, 1], 2, [1], [(1, 0), (1, 0)]),
+    )
+    yield (
+        "a project with no pledge at all (a row of zeros, still in the output)",
+        _feature_case([(1, 0), (2, 1), (3, 2)], [0, 1, 1], 2, [1, 2, 3], [(1, 0), (3, 2), (3, 2)]),
+    )
+    yield (
+        "k = 4 but only clusters 0 and 2 used (every cluster gets a column)",
+        _feature_case([(5, 0), (5, 1), (6, 2)], [2, 0, 2], 4, [5, 6], [(5, 0), (5, 1), (6, 2)]),
+    )
+    yield (
+        "reward ids that are not row positions (reward_cluster follows the rows)",
+        _feature_case(
+            [(1, 2), (1, 0), (2, 3), (2, 1)],
+            [0, 1, 1, 2],
+            3,
+            [1, 2],
+            [(1, 2), (1, 2), (1, 0), (2, 3), (2, 1), (2, 1), (2, 1)],
+        ),
+    )
+    yield (
+        "projects asked in another order than the rewards table",
+        _feature_case(
+            [(10, 0), (20, 1), (30, 2)], [0, 1, 2], 3, [30, 10, 20], [(10, 0), (20, 1), (30, 2)] * 2
+        ),
+    )
+    yield (
+        "no pledge yet (an empty pledges frame, not None: all zeros)",
+        _feature_case([(1, 0), (2, 1)], [0, 1], 2, [1, 2], []),
+    )
+    yield (
+        "at launch (pledges=None): rewards per cluster",
+        _feature_case([(1, 0), (1, 1), (1, 2), (2, 3)], [0, 0, 1, 1], 3, [1, 2]),
+    )
+    yield (
+        "at launch (pledges=None): a project with no reward",
+        _feature_case([(1, 0), (1, 1)], [1, 0], 2, [2, 1]),
+    )
+    for seed in (1, 2):
+        yield f"random data (seed {seed}), 200 pledges", _random_feature_case(seed, False)
+        yield f"random data (seed {seed}), at launch", _random_feature_case(seed, True)
+
+
+def _features_ref(rewards, reward_cluster, k, projects, pledges):
+    tab = project_cluster_features(rewards, reward_cluster, k, projects, pledges)
+    return tab.to_numpy(np.float64)
+
+
+def check_cluster_features(fn) -> bool:
+    """E1: ``fn(rewards, reward_cluster, k, projects, pledges=None)`` -> a (len(projects), k)
+    array or frame: per project (in ``projects`` order) and semantic reward cluster 0..k-1,
+    the number of pledges to its rewards of that cluster (Sec. 3.3.1's backer-weighted
+    features); with ``pledges=None`` the number of its rewards in each cluster (launch)."""
+    return _check(
+        dict(_feature_cases()),
+        fn,
+        _features_ref,
+        "E1 (project features from reward clusters)",
+        cast=lambda g: np.asarray(g, dtype=np.float64),
+        hint="rows follow `projects`, columns the clusters 0..k-1; one pledge row = one backer",
+    )
 
 
 def _toy_data():
