@@ -16,7 +16,7 @@ def sol(load_solutions):
 
 
 def test_solutions_pass(sol):
-    assert ch04.check_softmin(sol.my_softmin) is True
+    assert ch04.check_context_pulls(sol.my_context_pulls) is True
     assert ch04.check_sdp_distance(sol.my_sdp_distance) is True
     assert ch04.check_hr_ndcg_against(sol.my_hr_ndcg_against) is True
 
@@ -24,7 +24,7 @@ def test_solutions_pass(sol):
 @pytest.mark.parametrize(
     "checker, stub",
     [
-        (ch04.check_softmin, lambda z, m: None),
+        (ch04.check_context_pulls, lambda model, u, i, c, m: None),
         (ch04.check_sdp_distance, lambda model, u, i: None),
         (ch04.check_hr_ndcg_against, lambda s, k: None),
     ],
@@ -41,28 +41,75 @@ def test_stubs_are_not_answered(checker, stub):
     assert not rejects(checker, stub)  # a stub is not a wrong answer
 
 
-def test_softmin_checker_rejects_wrong_answers(sol):
-    def softmax_of_z(z, mask):  # forgets the minus: far items get the weight
-        return sol.my_softmin(-z, mask)
+def test_pulls_sum_to_the_library_distance(sol):
+    """What E1 teaches: on rows with context the pulls add up to o_SDM (Eq. 17); a row without
+    context has o_SDM = b_e and no pull."""
+    for spec in ch04.PULL_CASES.values():
+        model, users, items, context, mask = spec()
+        with torch.no_grad():
+            c = sol.my_context_pulls(model, users, items, context, mask)
+            o = model.distance(users, items, context=context, context_mask=mask)
+        rows = mask.any(1)
+        torch.testing.assert_close(c.sum(-1)[rows], o[rows], rtol=0, atol=1e-12)
+        assert (c[~rows] == 0).all() and torch.allclose(
+            o[~rows], model.w_e.bias.expand_as(o[~rows])
+        )
 
-    def ignores_mask(z, mask):
-        return torch.softmax(-z, -1)
 
-    def nan_on_empty_rows(z, mask):  # the textbook masked softmax: NaN when a row is empty
-        return torch.softmax((-z).masked_fill(~mask[:, None, :], float("-inf")), -1)
+def test_pulls_checker_rejects_wrong_answers(sol):
+    def first_hop(model, users, items, context, mask):  # the first hop's attention, not the last
+        a = model.attention(users, items, context, mask)
+        return (
+            sol.my_context_pulls(model, users, items, context, mask)
+            * a[0]
+            / a[-1].where(a[-1] > 0, 1)
+        )
 
-    def naive_exp(z, mask):  # exp(-z) / sum without subtracting the minimum: 0/0 for big z
-        e = torch.exp(-z) * mask[:, None, :]
-        return e / e.sum(-1, keepdim=True).clamp_min(1e-300)
+    def no_bias(model, users, items, context, mask):  # w_e^T r2 without b_e: sums to o - b_e
+        a = model.attention(users, items, context, mask)[-1]
+        return sol.my_context_pulls(model, users, items, context, mask) - a * model.w_e.bias
 
-    with pytest.raises(AssertionError, match="no padding"):
-        ch04.check_softmin(softmax_of_z)
+    def input_memory(model, users, items, context, mask):  # r from V_in (the attention's memory)
+        f, a = model.f, model.attention(users, items, context, mask)[-1]
+        u, v = model.user_out(users)[:, None], model.item_out(items)
+        p = f(model.W_b.lin(torch.cat(torch.broadcast_tensors(u, v), -1)))
+        pk = torch.broadcast_tensors(p[:, :, None], model.item_in(context)[:, None])
+        return a * model.w_e(f(model.W_d.lin(torch.cat(pk, -1))).pow(2)).squeeze(-1)
+
+    def unweighted(model, users, items, context, mask):  # o_ijk alone, no attention weight
+        a = model.attention(users, items, context, mask)[-1]
+        return sol.my_context_pulls(model, users, items, context, mask) / a.where(a > 0, 1)
+
+    def uniform_weights(model, users, items, context, mask):  # 1/s over real items, not a_ijk
+        a = model.attention(users, items, context, mask)[-1]
+        o_k = sol.my_context_pulls(model, users, items, context, mask) / a.where(a > 0, 1)
+        w = mask[:, None, :].double() / mask.sum(-1).clamp_min(1)[:, None, None]
+        return o_k * w
+
+    def pads_with_bias(model, users, items, context, mask):  # an empty row credits b_e / s per slot
+        c = sol.my_context_pulls(model, users, items, context, mask)
+        empty = ~mask.any(1)
+        c[empty] = model.w_e.bias / mask.shape[1]
+        return c
+
+    def padding_attended(model, users, items, context, mask):  # every slot taken as a real item
+        a = model.attention(users, items, context, torch.ones_like(mask))[-1]
+        return a * sol.my_context_pulls(model, users, items, context, torch.ones_like(mask)) / a
+
+    with pytest.raises(AssertionError, match="three hops"):
+        ch04.check_context_pulls(first_hop)
     with pytest.raises(AssertionError, match="padded slots"):
-        ch04.check_softmin(ignores_mask)
-    with pytest.raises(AssertionError, match="no real item"):
-        ch04.check_softmin(nan_on_empty_rows)
-    with pytest.raises(AssertionError, match="large distances"):
-        ch04.check_softmin(naive_exp)
+        ch04.check_context_pulls(padding_attended)
+    with pytest.raises(AssertionError, match="seed 70"):
+        ch04.check_context_pulls(no_bias)
+    with pytest.raises(AssertionError, match="seed 70"):
+        ch04.check_context_pulls(input_memory)
+    with pytest.raises(AssertionError, match="seed 70"):
+        ch04.check_context_pulls(uniform_weights)
+    with pytest.raises(AssertionError, match="seed 70"):
+        ch04.check_context_pulls(unweighted)
+    with pytest.raises(AssertionError, match="no context"):
+        ch04.check_context_pulls(pads_with_bias)
 
 
 def test_sdp_checker_rejects_wrong_answers(sol):

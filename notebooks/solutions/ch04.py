@@ -4,15 +4,18 @@ tests/test_exercises_ch04.py through the checkers of recsys_book.exercises.ch04)
 import torch
 
 
-def my_softmin(z, mask):
-    """E1, Eq. (10): softmax of -z over the real context items of each row."""
-    m = mask[:, None, :].expand_as(z)  # (B, C, s)
-    x = (-z).masked_fill(~m, float("-inf"))
-    top = x.amax(-1, keepdim=True)
-    top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))  # empty rows
-    e = torch.exp(x - top) * m  # (B, C, s), exactly 0 on padding
-    total = e.sum(-1, keepdim=True)
-    return torch.where(total > 0, e / total.clamp_min(1e-300), torch.zeros_like(e))
+def my_context_pulls(model, users, items, context, mask):
+    """E1: SDM's distance split among the context items. o = w_e^T e + b_e is linear in e, and
+    e^(h) = sum_k a_k r_k^2 with sum_k a_k = 1, so o = sum_k a_k (w_e^T r_k^2 + b_e)."""
+    f = model.f
+    a = model.attention(users, items, context, mask)[-1]  # the LAST hop  (B, C, s)
+    u_out, v_out = model.user_out(users)[:, None], model.item_out(items)  # (B, 1, d), (B, C, d)
+    p = f(model.W_b.lin(torch.cat(torch.broadcast_tensors(u_out, v_out), -1)))  # Eq. (8) (B, C, d)
+    k_out = model.item_out(context)[:, None]  # (B, 1, s, d)
+    pk = torch.broadcast_tensors(p[:, :, None], k_out)  # (B, C, s, d) each
+    r2 = f(model.W_d.lin(torch.cat(pk, -1))).pow(2)  # Eq. (13) square(r_ijk)  (B, C, s, d)
+    o_k = model.w_e(r2).squeeze(-1)  # Eq. (17) with item k alone: w_e^T r2 + b_e  (B, C, s)
+    return a * o_k  # padding and empty rows: a = 0
 
 
 def my_sdp_distance(model, users, items):

@@ -1,9 +1,11 @@
 """Chapter 04 exercises (SDP, SDM, SDMR; Tran et al., WWW 2019): checkers.
 
-E1 ``my_softmin(z, mask) -> a``: Eq. (10), the metric attention's softmin over a row's context
-   items, z (B, C, s) squared distances, mask (B, s) True = real item; padded slots get
-   exactly 0 and a row with no real item gets all zeros (not NaN). Against
-   :meth:`recsys_book.models.sdmr.SDM.attend`.
+E1 ``my_context_pulls(model, users, items, context, mask) -> c``: SDM's signed distance split
+   among the user's recent items. With o_ijk = w_e^T square(f(W_d [p_ij; v_out_k] + b_d)) + b_e
+   (the distance SDM would give if item k took all the attention) and a_ijk the LAST hop's
+   attention, c_ijk = a_ijk o_ijk (B, C, s); since a row's weights sum to 1, sum_k c_ijk =
+   o_SDM-h (Eq. 17-18). Padded slots and rows with no context get exactly 0. Against
+   :meth:`SDM.attention`, :meth:`SDM.output_terms` and ``w_e``.
 E2 ``my_sdp_distance(model, users, items) -> o``: SDP's signed distance, Eq. (1)-(6), from
    the weights of an :class:`~recsys_book.models.sdmr.SDP` (users (B,), items (B, C) ->
    (B, C)). Against :meth:`SDP.distance`.
@@ -22,66 +24,85 @@ from __future__ import annotations
 
 import torch
 
-from recsys_book.exercises import check, float64
+from recsys_book.exercises import answer, check, expect_tensor, float64
 from recsys_book.metrics import sampled_metrics, target_rank_counts
 from recsys_book.models.sdmr import SDM, SDP
 
-__all__ = ["check_softmin", "check_sdp_distance", "check_hr_ndcg_against"]
+__all__ = ["check_context_pulls", "check_sdp_distance", "check_hr_ndcg_against"]
 
 
-# ---- E1: the metric attention's softmin, Eq. (10) ---------------------------------------
+# ---- E1: SDM's distance split among the context items (Eq. 13, 17-18) ---------------------
 
 
-def _z(seed, B=3, C=2, s=4, scale=1.0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.rand(B, C, s, generator=g, dtype=torch.float64) * 4 * scale
+def _sdm_case(seed, hops=1, B=3, C=2, s=4, pad=(), empty=(), activation="tanh", dim=5):
+    """A float64 SDM (eval mode) with signed edge weights w_e and a clearly non-zero b_e, and
+    its inputs: ``pad`` = (row, slot) pairs that are padding, ``empty`` = rows with no real
+    context item (padded slots hold the padding id ``n_items``)."""
+    n_users, n_items = 4, 12
+    torch.manual_seed(seed)
+    m = SDM(n_users, n_items, dim=dim, hops=hops, activation=activation, init_std=1.0)
+    m = m.double().eval()
+    with torch.no_grad():  # items that pull inside the boundary and items that push out
+        m.w_e.weight.normal_(0.0, 3.0)
+        m.w_e.bias.fill_(-0.3)  # b_e: forgetting it shows
+    g = torch.Generator().manual_seed(seed + 1)
+    users = torch.randint(0, n_users, (B,), generator=g)
+    items = torch.randint(0, n_items, (B, C), generator=g)
+    context = torch.randint(0, n_items, (B, s), generator=g)
+    mask = torch.ones(B, s, dtype=torch.bool)
+    for r, k in pad:
+        mask[r, k] = False
+    for r in empty:
+        mask[r] = False
+    return m, users, items, context.masked_fill(~mask, n_items), mask
 
 
-def _mask(rows):
-    return torch.tensor(rows, dtype=torch.bool)
-
-
-SOFTMIN_CASES = {
-    "no padding (seed 40)": lambda: (_z(40), torch.ones(3, 4, dtype=torch.bool)),
-    "padded slots (mask False) get exactly 0": lambda: (
-        _z(41),
-        _mask([[False, True, True, True], [True, True, True, True], [False, False, True, True]]),
+PULL_CASES = {
+    "one hop, full context (seed 70)": lambda: _sdm_case(70),
+    "three hops: the LAST hop's attention (seed 71)": lambda: _sdm_case(71, hops=3),
+    "padded slots get exactly 0 (seed 72, two hops)": lambda: _sdm_case(
+        72, hops=2, s=5, pad=[(0, 0), (0, 1), (2, 4)]
     ),
-    "one real item: its weight is 1": lambda: (
-        _z(42),
-        _mask([[False, False, False, True], [True, False, False, False], [True] * 4]),
+    "a row with no context (a first interaction): all zeros (seed 73)": lambda: _sdm_case(
+        73, hops=2, empty=[1]
     ),
-    "a row with no real item (a first interaction): zeros, not NaN": lambda: (
-        _z(43),
-        _mask([[False] * 4, [True, True, False, False], [True] * 4]),
-    ),
-    "large distances (exp(-z) underflows if taken naively)": lambda: (
-        _z(44, scale=300.0),
-        _mask([[True, True, False, True], [True] * 4, [False, True, True, True]]),
+    "four hops, relu, 6 candidates, s = 6 (seed 74)": lambda: _sdm_case(
+        74, hops=4, C=6, s=6, activation="relu", pad=[(1, 5)]
     ),
 }
 
 
-def _ref_softmin(z, mask):
-    return SDM.attend(z, mask)
+def _ref_pulls(model, users, items, context, mask):
+    """a^(h)_ijk * o_ijk from the library's pieces: (B, C, s)."""
+    with torch.no_grad():
+        a = model.attention(users, items, context, mask)[-1]  # last hop  (B, C, s)
+        r2 = model.output_terms(model.output_query(users, items), context)  # (B, C, s, d)
+        return a * model.w_e(r2).squeeze(-1)  # o_ijk = w_e^T r2 + b_e
 
 
-def check_softmin(fn) -> bool:
-    """E1: ``fn(z (B, C, s), mask (B, s)) -> (B, C, s)``: a_k = exp(-z_k) / sum_p exp(-z_p)
-    over the real items p of the row; padded slots 0; all zeros for a row with none."""
-    return check(
-        SOFTMIN_CASES,
-        fn,
-        _ref_softmin,
-        name="E1 my_softmin",
-        atol=1e-9,
-        rtol=1e-7,
-        cast=float64,
-        hint=(
-            "a SMALLER distance must get a LARGER weight (softmax of -z); the mask is (B, s) "
-            "and broadcasts over the C candidates; subtract the row minimum before exp"
-        ),
-    )
+def check_context_pulls(fn) -> bool:
+    """E1: ``fn(model: SDM, users (B,), items (B, C), context (B, s), mask (B, s)) -> (B, C, s)``:
+    c_ijk = a_ijk (w_e^T square(f(W_d [p_ij; v_out_k] + b_d)) + b_e), a = the last hop's
+    attention; padded slots and rows without context 0; sum_k c_ijk = o_SDM on rows with
+    context."""
+    name = "E1 my_context_pulls"
+    for case, spec in PULL_CASES.items():
+        model, users, items, context, mask = spec()
+        want = _ref_pulls(model, users, items, context, mask)
+        with torch.no_grad():
+            got = answer(
+                fn, model, users.clone(), items.clone(), context.clone(), mask.clone(),
+                name=name, case=case,
+            )  # fmt: skip
+        got = got.detach() if isinstance(got, torch.Tensor) else got
+        expect_tensor(name, case, got, want, "the result c_ijk", atol=1e-9, rtol=1e-7)
+        pad = torch.as_tensor(got)[~mask[:, None, :].expand_as(want)]
+        if (pad != 0).any():
+            raise AssertionError(
+                f"{name}: case '{case}': padded slots must be exactly 0, got "
+                f"{pad[pad != 0][:4].tolist()}"
+            )
+    return True
 
 
 # ---- E2: SDP's signed distance, Eq. (1)-(6) ----------------------------------------------
