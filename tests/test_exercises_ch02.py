@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from recsys_book.exercises import NotAnswered, ch02, rejects
+from recsys_book.models.sppmi import sppmi
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "ch02.py"
 
@@ -23,7 +24,7 @@ def _solutions():
 
 
 SOLVED = [
-    ("check_sppmi", "my_sppmi"),
+    ("check_window_sppmi", "my_window_sppmi"),
     ("check_alpha_update", "my_alpha_update"),
     ("check_dislike_probs", "my_dislike_probs"),
 ]
@@ -32,52 +33,48 @@ SOLVED = [
 # ---- plausible wrong answers ------------------------------------------------------------------
 
 
-def _B(docs, n):
-    B = torch.zeros(len(docs), n, dtype=torch.float64)
-    for r, d in enumerate(docs):
-        B[r, list(d)] = 1.0
-    return B
+def _counts(seqs, n, window, within=lambda d, w: 1 <= abs(d) <= w, forward=False):
+    C = torch.zeros(n, n, dtype=torch.float64)
+    for seq in seqs:
+        for a, i in enumerate(seq):
+            for b, j in enumerate(seq):
+                if a != b and within(b - a, window) and (b > a or not forward):
+                    C[i, j] += 1
+    return C
 
 
-def _sppmi_parts(docs, n, keep_diag=False, docs_as_total=False):
-    B = _B(docs, n)
-    C = B.T @ B
-    if not keep_diag:
-        C.fill_diagonal_(0)
-    total = torch.tensor(float(len(docs))) if docs_as_total else C.sum()
-    marg = C.sum(1)
-    return C, torch.log(C * total / (marg[:, None] * marg[None, :]).clamp(min=1e-300))
+def _pmi(C, s, marg=None, clip=True, guard=True):
+    marg = C.sum(1) if marg is None else marg
+    pmi = torch.log(C * C.sum() / (marg[:, None] * marg[None, :])) - math.log(s)
+    pmi = pmi.clamp(min=0) if clip else pmi
+    return torch.where(C > 0, pmi, 0.0) if guard else pmi
 
 
-def _sppmi_no_clip(docs, n, s):  # forgets the max(., 0) of Eq. (4.3)
-    C, pmi = _sppmi_parts(docs, n)
-    return torch.where(C > 0, pmi - math.log(s), 0.0)
+def _win_greedy(seqs, n, window, s):  # ignores the window: the chapter's greedy contexts
+    return _pmi(_counts(seqs, n, window, within=lambda d, w: True), s)
 
 
-def _sppmi_diag(docs, n, s):  # counts a word as its own context
-    C, pmi = _sppmi_parts(docs, n, keep_diag=True)
-    return torch.where(C > 0, (pmi - math.log(s)).clamp(min=0), 0.0)
+def _win_strict(seqs, n, window, s):  # off by one: positions less than `window` apart
+    return _pmi(_counts(seqs, n, window, within=lambda d, w: abs(d) < w), s)
 
 
-def _sppmi_docs(docs, n, s):  # |D| = number of documents instead of number of pairs
-    C, pmi = _sppmi_parts(docs, n, docs_as_total=True)
-    return torch.where(C > 0, (pmi - math.log(s)).clamp(min=0), 0.0)
+def _win_forward(seqs, n, window, s):  # only the words after i are its contexts (#(i,j) != #(j,i))
+    return _pmi(_counts(seqs, n, window, forward=True), s)
 
 
-def _sppmi_nan(docs, n, s):  # no guard for a word nobody holds: 0/0 = NaN survives the clip
-    B = _B(docs, n)
-    C = B.T @ B
-    C.fill_diagonal_(0)
-    marg = C.sum(1)
-    pmi = torch.log(C * C.sum() / (marg[:, None] * marg[None, :]))
-    return (pmi - math.log(s)).clamp(min=0)
+def _win_doc_freq(seqs, n, window, s):  # #(i) = documents holding i, not sum_j #(i, j)
+    marg = torch.zeros(n, dtype=torch.float64)
+    for seq in seqs:
+        marg[list(seq)] += 1
+    return _pmi(_counts(seqs, n, window), s, marg=marg)
 
 
-def _sppmi_unordered(docs, n, s):  # counts each unordered pair once: |D| halved
-    C, _ = _sppmi_parts(docs, n)
-    marg = C.sum(1)
-    pmi = torch.log(C * (C.sum() / 2) / (marg[:, None] * marg[None, :]).clamp(min=1e-300))
-    return torch.where(C > 0, (pmi - math.log(s)).clamp(min=0), 0.0)
+def _win_nan(seqs, n, window, s):  # no guard where #(i,j) = 0: 0/0 = NaN survives the clip
+    return _pmi(_counts(seqs, n, window), s, guard=False)
+
+
+def _win_no_clip(seqs, n, window, s):  # forgets the max(., 0) of Eq. (4.3)
+    return _pmi(_counts(seqs, n, window), s, clip=False)
 
 
 def _alpha(P, m_u, T, z_u, f_u, g, c0, c1, lam, w, conf=True, bias=True, all_j=False):
@@ -105,11 +102,12 @@ def _probs_naive_exp(scores, observed):  # exp without the max shift: overflow a
 
 
 WRONG = [
-    ("check_sppmi", _sppmi_no_clip, "negative PMI not clipped at 0"),
-    ("check_sppmi", _sppmi_diag, "diagonal (a word as its own context) kept"),
-    ("check_sppmi", _sppmi_docs, "|D| = number of documents"),
-    ("check_sppmi", _sppmi_nan, "NaN for a word nobody holds"),
-    ("check_sppmi", _sppmi_unordered, "|D| counts unordered pairs (half)"),
+    ("check_window_sppmi", _win_greedy, "window ignored (the chapter's greedy contexts)"),
+    ("check_window_sppmi", _win_strict, "positions less than window apart (off by one)"),
+    ("check_window_sppmi", _win_forward, "only the words after i are contexts"),
+    ("check_window_sppmi", _win_doc_freq, "#(i) = number of documents holding i"),
+    ("check_window_sppmi", _win_nan, "NaN for a word nobody holds"),
+    ("check_window_sppmi", _win_no_clip, "negative PMI not clipped at 0"),
     ("check_alpha_update", lambda *a: _alpha(*a, conf=False), "c1 on every item"),
     ("check_alpha_update", lambda *a: _alpha(*a, bias=False), "targets Z_uj without the biases"),
     ("check_alpha_update", lambda *a: _alpha(*a, all_j=True), "theta_j theta_j^T over every j"),
@@ -167,3 +165,21 @@ def test_the_reference_alpha_is_the_library_update_on_a_hand_case():
         1.0,
     )
     assert torch.allclose(got, torch.tensor([10.0 / (4.0 + 10.0 + 0.5)], dtype=torch.float64))
+
+
+def test_the_reference_window_sppmi_on_a_hand_case():
+    # one document 0-1-2, window 1: pairs (0,1), (1,0), (1,2), (2,1); |D| = 4, #(1) = 2
+    got = ch02._ref_window_sppmi([[0, 1, 2]], 3, 1, 1.0)
+    want = torch.zeros(3, 3, dtype=torch.float64)
+    want[0, 1] = want[1, 0] = want[1, 2] = want[2, 1] = math.log(1 * 4 / (1 * 2))
+    assert torch.allclose(got, want, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_window_as_long_as_every_document_is_the_library_sppmi(seed):
+    seqs, n = ch02._rand_seqs(seed), 12
+    B = torch.zeros(len(seqs), n)
+    for r, d in enumerate(seqs):
+        B[r, d] = 1.0
+    want = sppmi(B, 2.0).to_dense().double()  # the chapter's greedy contexts
+    assert torch.allclose(ch02._ref_window_sppmi(seqs, n, n, 2.0), want, atol=1e-5, rtol=1e-5)

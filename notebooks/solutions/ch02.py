@@ -8,18 +8,19 @@ import math
 import torch
 
 
-def my_sppmi(docs: list[list[int]], n: int, s: float) -> torch.Tensor:
-    """E1: SPPMI, Eq. (4.2)-(4.3), counted pair by pair from documents (lists of word ids)."""
+def my_window_sppmi(seqs: list[list[int]], n: int, window: int, s: float) -> torch.Tensor:
+    """E1: SPPMI, Eq. (4.2)-(4.3), with word2vec's window: in a time-ordered document, j is a
+    context of i when their positions differ by 1 to ``window`` (either order)."""
     C = torch.zeros(n, n, dtype=torch.float64)  # #(i, j)
-    for doc in docs:
-        for i in doc:
-            for j in doc:
-                if i != j:  # every other word of the document is a context of i
+    for seq in seqs:
+        for a, i in enumerate(seq):
+            for b, j in enumerate(seq):
+                if 1 <= abs(a - b) <= window:  # j stands within the window of i
                     C[i, j] += 1
     total = C.sum()  # |D|: all (word, context) pairs
     marg = C.sum(1)  # #(i)
     out = torch.zeros(n, n, dtype=torch.float64)
-    for i, j in torch.nonzero(C).tolist():  # pairs that never co-occur stay 0
+    for i, j in torch.nonzero(C).tolist():  # pairs that never co-occur stay 0 (no 0/0)
         pmi = math.log(C[i, j] * total / (marg[i] * marg[j]))  # Eq. (4.2)
         out[i, j] = max(pmi - math.log(s), 0.0)  # Eq. (4.3)
     return out

@@ -1,8 +1,10 @@
-"""Chapter 02 exercises (RME, Tran dissertation Ch. 4.2): SPPMI, one ALS row, the E-step.
+"""Chapter 02 exercises (RME, Tran dissertation Ch. 4.2): windowed SPPMI, one ALS row, the E-step.
 
-E1 ``my_sppmi(docs, n, s) -> (n, n)``: Eq. (4.2)-(4.3) counted from documents (lists of word
-   ids; the chapter builds it with matrix products instead), against
-   :func:`recsys_book.models.sppmi.sppmi`.
+E1 ``my_window_sppmi(seqs, n, window, s) -> (n, n)``: Eq. (4.2)-(4.3) with word2vec's context
+   window instead of the chapter's greedy contexts: in a time-ordered document, j is a context
+   of i when their positions differ by 1 to ``window``. Against a reference that counts the
+   pairs offset by offset; with a window as long as every document it is
+   :func:`recsys_book.models.sppmi.sppmi` (tested).
 E2 ``my_alpha_update(P, m_u, T, z_u, f_u, g, c0, c1, lam, w) -> (k,)``: one user's ALS update,
    Eq. (4.5), against :meth:`recsys_book.models.rme.RME.update_users` (the batched solve).
 E3 ``my_dislike_probs(scores, observed) -> (m, n)``: Eq. (4.9) with Algorithm 2's line 9
@@ -21,69 +23,110 @@ import torch
 from recsys_book.exercises import check, float64
 from recsys_book.exercises.ch01 import interactions_from_dense
 from recsys_book.models.rme import RME
-from recsys_book.models.sppmi import sppmi
 
-__all__ = ["check_sppmi", "check_alpha_update", "check_dislike_probs"]
-
-
-# ---- E1: SPPMI from pair counts, Eq. (4.2)-(4.3) ---------------------------------------------
+__all__ = ["check_window_sppmi", "check_alpha_update", "check_dislike_probs"]
 
 
-def _docs_to_B(docs, n):
-    B = torch.zeros(len(docs), n, dtype=torch.float64)
-    for r, doc in enumerate(docs):
-        B[r, list(doc)] = 1.0
-    return B
+# ---- E1: SPPMI with a context window, Eq. (4.2)-(4.3) on time-ordered documents -------------
 
 
-def _ref_sppmi(docs, n, s):
-    return sppmi(_docs_to_B(docs, n), shift=s).to_dense().double()
+def _sppmi_from_counts(C, s):
+    """Eq. (4.2)-(4.3) from a symmetric (n, n) count matrix #(i, j) with a zero diagonal."""
+    total = C.sum()  # |D|: all (word, context) pairs
+    marg = C.sum(1)  # #(i)
+    out = torch.zeros_like(C)
+    on = C > 0  # only pairs that co-occur get a value (no 0/0 for a word without contexts)
+    pmi = torch.log(C[on] * total / (marg[:, None] * marg[None, :])[on])  # Eq. (4.2)
+    out[on] = (pmi - math.log(s)).clamp(min=0)  # Eq. (4.3)
+    return out
 
 
-def _rand_docs(seed, n_docs=30, n=12, p=0.3):
+def _window_counts(seqs, n, window):
+    """#(i, j): documents in which i and j stand 1..window positions apart (both directions)."""
+    C = torch.zeros(n, n, dtype=torch.float64)
+    one = torch.tensor(1.0, dtype=torch.float64)
+    for seq in seqs:
+        w = torch.as_tensor(list(seq), dtype=torch.long)
+        for d in range(1, min(window, len(w) - 1) + 1):  # offsets d = 1 .. window
+            a, b = w[:-d], w[d:]  # the words d positions apart
+            C.index_put_((a, b), one.expand(len(a)), accumulate=True)  # b is a context of a
+            C.index_put_((b, a), one.expand(len(a)), accumulate=True)  # and a of b
+    return C
+
+
+def _ref_window_sppmi(seqs, n, window, s):
+    return _sppmi_from_counts(_window_counts(seqs, n, window), s)
+
+
+def _rand_seqs(seed, n_docs=30, n=12, p=0.3, max_len=None):
+    """Random time-ordered documents: each a random subset of the n words in random order."""
     g = torch.Generator().manual_seed(seed)
-    B = torch.rand(n_docs, n, generator=g) < p
-    return [torch.nonzero(row, as_tuple=True)[0].tolist() for row in B]
+    out = []
+    for _ in range(n_docs):
+        words = torch.nonzero(torch.rand(n, generator=g) < p)[:, 0]
+        words = words[torch.randperm(len(words), generator=g)][:max_len]
+        out.append(words.tolist())
+    return out
 
 
 def _unused_word():
-    docs = [[w for w in d if w != 5] for d in _rand_docs(3)]  # nobody holds word 5
-    return docs, 12, 1.0
+    seqs = [[w for w in d if w != 5] for d in _rand_seqs(3)]  # nobody holds word 5
+    return seqs, 12, 2, 1.0
 
 
-_TOY = [[0, 1, 2], [0, 1], [2, 3]]  # u0 likes {0,1,2}, u1 {0,1}, u2 {2,3}: the chapter's toy
+_TOY = [[0, 1, 2], [0, 1], [2, 3]]  # the chapter's toy, each user's likes now in time order
 
-SPPMI_CASES = {
-    "the chapter's toy, s = 1": (_TOY, 4, 1.0),
-    "the chapter's toy, s = 2": (_TOY, 4, 2.0),
-    "random 30 documents over 12 words (seed 0), s = 1": (_rand_docs(0), 12, 1.0),
-    "random (seed 1), s = 5 (sparser)": (_rand_docs(1), 12, 5.0),
-    "dense random (seed 2): some PMI < 0 must be clipped": (_rand_docs(2, 20, 8, 0.6), 8, 1.0),
-    "documents with one word (no pairs) and an empty one": (
-        [[0, 1, 2], [3], [], [1, 2], [0, 2, 3]],
-        4,
+WINDOW_CASES = {
+    "the chapter's toy, window 2 (covers every pair: the chapter's SPPMI)": (_TOY, 4, 2, 1.0),
+    "the chapter's toy, window 1 (0 and 2 are no longer contexts)": (_TOY, 4, 1, 1.0),
+    "one pair adjacent in a document, three apart in another, window 2": (
+        [[0, 1, 2, 3], [3, 2, 0, 1], [1, 4, 2, 0]],
+        5,
+        2,
         1.0,
     ),
-    "a word nobody holds (its row and column are 0, not NaN)": _unused_word,
+    "random 30 documents over 12 words (seed 0), window 2, s = 1": (_rand_seqs(0), 12, 2, 1.0),
+    "random (seed 1), window 3, s = 2": (_rand_seqs(1), 12, 3, 2.0),
+    "dense random (seed 2), window 1: some PMI < 0 must be clipped": (
+        _rand_seqs(2, 20, 8, 0.6),
+        8,
+        1,
+        1.0,
+    ),
+    "window 10, longer than every document (at most 5 words)": (
+        _rand_seqs(4, max_len=5),
+        12,
+        10,
+        1.0,
+    ),
+    "documents with one word and an empty one, window 1": (
+        [[0, 1, 2], [3], [], [1, 2], [0, 2, 3]],
+        4,
+        1,
+        1.0,
+    ),
+    "a word nobody holds (its row and column are 0, not NaN), window 2": _unused_word,
+    "s = 1e6 clears every pair (a matrix of zeros), window 2": (_rand_seqs(5), 12, 2, 1e6),
 }
 
 
-def check_sppmi(fn) -> bool:
-    """E1: ``fn(docs: list of lists of distinct word ids, n: int, s >= 1) -> (n, n)`` SPPMI.
-
-    A document is one user's liked items (or one item's users); every other word of the
-    document is a word's context (the chapter's greedy context generation, no window)."""
+def check_window_sppmi(fn) -> bool:
+    """E1: ``fn(seqs: list of lists of distinct word ids in time order, n: int, window >= 1,
+    s >= 1) -> (n, n)`` SPPMI, where j is a context of i in a document when their positions
+    differ by 1 to ``window`` (word2vec's window; the chapter's greedy contexts are a window
+    at least as long as the document)."""
     return check(
-        SPPMI_CASES,
+        WINDOW_CASES,
         fn,
-        _ref_sppmi,
-        name="E1 my_sppmi",
-        atol=1e-5,
-        rtol=1e-5,
+        _ref_window_sppmi,
+        name="E1 my_window_sppmi",
+        atol=1e-9,
+        rtol=1e-9,
         cast=float64,
         hint=(
-            "#(i,j) = number of documents holding both i != j; |D| = sum of all #(i,j) "
-            "(ordered pairs); #(i) = sum_j #(i,j); SPPMI = max(PMI - log s, 0), 0 where #(i,j) = 0"
+            "#(i,j) = number of documents where i and j stand 1..window positions apart, in "
+            "either order (so #(i,j) = #(j,i)); |D| = sum of all #(i,j); #(i) = sum_j #(i,j); "
+            "SPPMI = max(PMI - log s, 0), 0 where #(i,j) = 0"
         ),
     )
 
