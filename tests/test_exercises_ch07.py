@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from recsys_book.exercises import NotAnswered, ch07, try_it
+from recsys_book.models import quaternion as Q
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +15,7 @@ def sol(load_solutions):
 def test_solutions_pass(sol):
     assert ch07.check_commutator(sol.commutator) is True
     assert ch07.check_qlinear_params(sol.qlinear_params) is True
-    assert ch07.check_component_softmax(sol.component_softmax) is True
+    assert ch07.check_qgru(sol.qgru) is True
 
 
 def test_commutator_checker_rejects_wrong_answers(sol):
@@ -51,7 +52,7 @@ def test_commutator_checker_rejects_wrong_answers(sol):
         ch07.check_commutator(real_part_kept)
     with pytest.raises(AssertionError, match="case 'a batch of quaternion vectors, d = 12"):
         ch07.check_commutator(one_quaternion_only)
-    for check in (ch07.check_commutator, ch07.check_qlinear_params, ch07.check_component_softmax):
+    for check in (ch07.check_commutator, ch07.check_qlinear_params, ch07.check_qgru):
         with pytest.raises(NotAnswered, match="not answered"):
             check(lambda *a: None)
         assert not try_it(check, lambda *a: None)
@@ -69,12 +70,59 @@ def test_qlinear_checker_rejects_wrong_answers():
         ch07.check_qlinear_params(lambda i, o, b: torch.ones(i * o // 4))
 
 
-def test_softmax_checker_rejects_wrong_answers():
-    with pytest.raises(AssertionError, match="padded"):
-        ch07.check_component_softmax(lambda x, m: torch.softmax(x, 1))  # ignores the mask
-    with pytest.raises(AssertionError, match="no item at all"):
-        ch07.check_component_softmax(
-            lambda x, m: torch.softmax(x.masked_fill(~m[..., None], float("-inf")), 1)
-        )
-    with pytest.raises(AssertionError, match="no padding"):
-        ch07.check_component_softmax(lambda x, m: torch.softmax(x, -1))  # over components
+def _gru(cell, x, mask, step, keep=True):
+    """A quaternion GRU loop around ``step(cell, p_t, h) -> h_new`` (the wrong answers vary it)."""
+    h = x.new_zeros(x.shape[0], cell.hidden_size)
+    hs = []
+    for t in range(x.shape[1]):
+        h_new = step(cell, x[:, t], h)
+        h = torch.where(mask[:, t, None], h_new, h if keep else torch.zeros_like(h))
+        hs.append(h)
+    return torch.stack(hs, 1)
+
+
+def _gates(cell, p, h, cut=Q.q_chunk):
+    return cut(cell.w(p), 3), cut(cell.rec(h), 3)
+
+
+def test_qgru_checker_rejects_wrong_answers(sol):
+    def swapped_update(cell, p, h):  # h_t = z x n + (1 - z) x h: the roles of z swapped
+        (wz, wr, wn), (rz, rr, rn) = _gates(cell, p, h)
+        z, r = torch.sigmoid(wz + rz), torch.sigmoid(wr + rr)
+        return z * torch.tanh(wn + r * rn) + (1 - z) * h
+
+    def plain_chunk(cell, p, h):  # .chunk(3) on the packed output: mixes the gates' components
+        (wz, wr, wn), (rz, rr, rn) = _gates(cell, p, h, cut=lambda t, n: t.chunk(n, -1))
+        z, r = torch.sigmoid(wz + rz), torch.sigmoid(wr + rr)
+        return (1 - z) * torch.tanh(wn + r * rn) + z * h
+
+    def reset_before_layer(cell, p, h):  # Cho et al.'s GRU: R_n (x) (r x h) + g_rn
+        (wz, wr, wn), (rz, rr, _) = _gates(cell, p, h)
+        z, r = torch.sigmoid(wz + rz), torch.sigmoid(wr + rr)
+        _, _, rn = Q.q_chunk(cell.rec(r * h), 3)
+        return (1 - z) * torch.tanh(wn + rn) + z * h
+
+    def no_mask(cell, x, mask):  # runs the padded steps as if they were items
+        return sol.qgru(cell, x, torch.ones_like(mask))
+
+    def step_ok(cell, p, h):
+        (wz, wr, wn), (rz, rr, rn) = _gates(cell, p, h)
+        z, r = torch.sigmoid(wz + rz), torch.sigmoid(wr + rr)
+        return (1 - z) * torch.tanh(wn + r * rn) + z * h
+
+    assert ch07.check_qgru(lambda c, x, m: _gru(c, x, m, step_ok)) is True  # the harness is right
+    first = "case 'd = 4 \\(one quaternion\\), one step from h_0 = 0, no biases'"
+    with pytest.raises(AssertionError, match=first + ": the hidden states h_1 .. h_s differs"):
+        ch07.check_qgru(lambda c, x, m: _gru(c, x, m, swapped_update))
+    with pytest.raises(AssertionError, match=first):
+        ch07.check_qgru(lambda c, x, m: _gru(c, x, m, plain_chunk))
+    lone_g_rn = "case 'one step from h_0 = 0 with only the recurrent bias g_rn"
+    with pytest.raises(AssertionError, match=lone_g_rn):
+        ch07.check_qgru(lambda c, x, m: _gru(c, x, m, reset_before_layer))
+    with pytest.raises(AssertionError, match="case 'the first two steps padded"):
+        ch07.check_qgru(no_mask)
+    with pytest.raises(AssertionError, match="case 'a padded step in the middle keeps h_\\{t-1\\}"):
+        ch07.check_qgru(lambda c, x, m: _gru(c, x, m, step_ok, keep=False))  # resets to 0
+    last_only = "case 'd = 4.*should have shape \\(3, 1, 4\\), got \\(3, 4\\)"
+    with pytest.raises(AssertionError, match=last_only):
+        ch07.check_qgru(lambda c, x, m: sol.qgru(c, x, m)[:, -1])  # the last state only
