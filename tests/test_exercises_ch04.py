@@ -166,3 +166,11 @@ def test_against_checker_rejects_wrong_answers(sol):
         ch04.check_hr_ndcg_against(counts_itself)
     with pytest.raises(AssertionError, match="no ties"):
         ch04.check_hr_ndcg_against(log_of_rank)
+
+
+def test_checkers_leave_the_learners_random_stream(sol):
+    # the checkers build seeded models; the notebook's own stream must not move
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert ch04.check_context_pulls(sol.my_context_pulls) and ch04.check_sdp_distance(sol.my_sdp_distance)
+    assert torch.equal(torch.get_rng_state(), before)

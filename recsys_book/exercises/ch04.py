@@ -39,11 +39,10 @@ def _sdm_case(seed, hops=1, B=3, C=2, s=4, pad=(), empty=(), activation="tanh", 
     its inputs: ``pad`` = (row, slot) pairs that are padding, ``empty`` = rows with no real
     context item (padded slots hold the padding id ``n_items``)."""
     n_users, n_items = 4, 12
-    torch.manual_seed(seed)
-    m = SDM(n_users, n_items, dim=dim, hops=hops, activation=activation, init_std=1.0)
-    m = m.double().eval()
-    with torch.no_grad():  # items that pull inside the boundary and items that push out
-        m.w_e.weight.normal_(0.0, 3.0)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():  # the learner's random stream is left as it was
+        torch.manual_seed(seed)
+        m = SDM(n_users, n_items, dim=dim, hops=hops, activation=activation, init_std=1.0).double().eval()
+        m.w_e.weight.normal_(0.0, 3.0)  # items that pull inside the boundary and items that push out
         m.w_e.bias.fill_(-0.3)  # b_e: forgetting it shows
     g = torch.Generator().manual_seed(seed + 1)
     users = torch.randint(0, n_users, (B,), generator=g)
@@ -109,10 +108,10 @@ def check_context_pulls(fn) -> bool:
 
 
 def _sdp(seed, layers=1, activation="tanh", dim=6, n_users=5, n_items=9, shift=0.0):
-    torch.manual_seed(seed)
-    m = SDP(n_users, n_items, dim=dim, layers=layers, activation=activation, init_std=0.7)
-    with torch.no_grad():  # negative edge weights / a bias: a *signed* distance
-        m.out.weight.normal_(0.0, 1.0)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():  # the learner's random stream is left as it was
+        torch.manual_seed(seed)
+        m = SDP(n_users, n_items, dim=dim, layers=layers, activation=activation, init_std=0.7)
+        m.out.weight.normal_(0.0, 1.0)  # negative edge weights / a bias: a *signed* distance
         m.out.bias.fill_(shift)
     g = torch.Generator().manual_seed(seed + 1)
     users = torch.randint(0, n_users, (4,), generator=g)
