@@ -126,3 +126,10 @@ def test_qgru_checker_rejects_wrong_answers(sol):
     last_only = "case 'd = 4.*should have shape \\(3, 1, 4\\), got \\(3, 4\\)"
     with pytest.raises(AssertionError, match=last_only):
         ch07.check_qgru(lambda c, x, m: sol.qgru(c, x, m)[:, -1])  # the last state only
+
+
+def test_checkers_leave_the_learners_random_stream(sol):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert ch07.check_qlinear_params(sol.qlinear_params) and ch07.check_qgru(sol.qgru)
+    assert torch.equal(torch.get_rng_state(), before)
