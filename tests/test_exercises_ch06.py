@@ -92,6 +92,22 @@ def test_hinge_checker_rejects(name):
         ch06.check_hinge(fn)
 
 
+def _forgets_mean(p, qp, qn, k, m, margin, reuse):  # the (B, n) hinge terms, not their mean
+    r = sol.relation(p, qp, k, m)
+    dp = ((p + r - qp) ** 2).sum(-1)
+    dn = ((p[:, None, :] + r[:, None, :] - qn) ** 2).sum(-1)
+    return torch.relu(margin + dp[:, None] - dn)
+
+
+def test_hinge_checker_names_the_case_of_a_wrong_shape():
+    # an answer of the wrong shape is the learner's failed case, not a crash of the checker
+    with pytest.raises(AssertionError, match=r"case 'recomputed relation, margin 0.5'.*shape \(\), got \(6, 3\)"):
+        ch06.check_hinge(_forgets_mean)
+    with pytest.raises(AssertionError, match="case 'recomputed relation, margin 0.5'.*should be a number"):
+        ch06.check_hinge(lambda *a: "0.5")
+    assert ch06.check_hinge(lambda *a: sol.hinge(*a).reshape(1))  # a one-element tensor is the scalar
+
+
 @pytest.mark.parametrize(
     "fn, case",
     [
@@ -108,3 +124,11 @@ def test_shift_checker_rejects(fn, case):
 def test_messages_say_expected_and_got():
     with pytest.raises(AssertionError, match=r"expected -?\d+\.\d+, got -?\d+\.\d+"):
         ch06.check_attention_entropy(WRONG_ENTROPIES["forgets the key scale"][0])
+
+
+def test_checkers_leave_the_learners_random_stream():
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert ch06.check_attention_entropy(sol.attention_entropy) and ch06.check_hinge(sol.hinge)
+    assert ch06.check_shift(sol.shift)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -3,7 +3,7 @@
 * E1 :func:`check_attention_entropy`  ``attention_entropy(p, q, keys, key_scale) -> H (B,)``:
   the entropy (nats) of each pair's attention over the N slots, a = softmax(κ K (p ⊙ q)),
   H = -Σ_n a_n log a_n: log N when the attention is uniform, 0 when one slot takes it all
-  (section 4's "near uniform" made a number, with LRML's key scale κ).
+  (section 5's "near uniform" made a number, with LRML's key scale κ).
 * E2 :func:`check_hinge`  ``hinge(p, q_pos, q_neg, keys, memory, margin, reuse) -> scalar``:
   LRML's mean hinge max(0, λ + d(u, i⁺) − d(u, i⁻)) over a batch, p (B, d), q_pos (B, d),
   q_neg (B, n, d), with the negative's relation recomputed (``reuse=False``) or taken from
@@ -25,7 +25,7 @@ from typing import Callable
 
 import torch
 
-from recsys_book.exercises import answer, expect_tensor
+from recsys_book.exercises import answer, expect_tensor, fmt
 from recsys_book.models.baselines import CML
 from recsys_book.models.lrml import LRML
 from recsys_book.train import hinge_loss
@@ -38,7 +38,8 @@ def _rand(shape, g, scale=1.0):
 def _model(keys: torch.Tensor, memory: torch.Tensor, users: torch.Tensor, items: torch.Tensor):
     """An LRML in float64 whose user i is users[i] and item j is items[j]."""
     n, d = keys.shape
-    m = LRML(users.shape[0], items.shape[0], dim=d, n_memory=n).double()
+    with torch.random.fork_rng(devices=[]):  # the layers' init: leave the learner's stream alone
+        m = LRML(users.shape[0], items.shape[0], dim=d, n_memory=n).double()
     with torch.no_grad():
         m.user.weight.copy_(users)  # no clipping: the checkers' inputs are used as given
         m.item.weight.copy_(items)
@@ -121,7 +122,15 @@ def check_hinge(fn: Callable) -> bool:
         got = answer(fn, p.clone(), qp.clone(), qn.clone(), keys.clone(), memory.clone(), margin, reuse,
                      name="E2", case=case)  # fmt: skip
         want = _library_hinge(p, qp, qn, keys, memory, margin, reuse)
-        expect_tensor("E2", case, torch.as_tensor(got, dtype=torch.float64).reshape(()), want, "the loss")
+        try:
+            got = torch.as_tensor(got, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError) as e:
+            raise AssertionError(
+                f"E2: case '{case}': the loss should be a number, got {fmt(got)} ({e})"
+            ) from None
+        if got.numel() == 1:
+            got = got.reshape(())  # a 1-element tensor is the scalar too
+        expect_tensor("E2", case, got, want, "the loss (the mean over the batch: a scalar)")
     return True
 
 
@@ -140,7 +149,8 @@ def check_shift(fn: Callable) -> bool:
     for case, users, items, r in cases:
         got = answer(fn, items.clone(), r[0].clone(), name="E3", case=case)
         lrml = _model(torch.zeros_like(r), r, users, items)
-        cml = CML(users.shape[0], items.shape[0], dim=items.shape[1], clip=False).double()
+        with torch.random.fork_rng(devices=[]):
+            cml = CML(users.shape[0], items.shape[0], dim=items.shape[1], clip=False).double()
         got = torch.as_tensor(got, dtype=torch.float64)
         if got.shape != items.shape:
             raise AssertionError(
