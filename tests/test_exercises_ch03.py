@@ -113,3 +113,11 @@ def test_noise_checker_rejects_wrong_answers(sol):
         assert rejects(ch03.check_flexible_noise, wrong), wrong.__name__
     with pytest.raises(AssertionError, match="(?s)an embedding table.*expected.*got"):
         ch03.check_flexible_noise(whole_norm)
+
+
+def test_checkers_leave_the_learners_random_stream(sol):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    assert ch03.check_mdr_full(sol.my_mdr_full) and ch03.check_attention(sol.my_attention)
+    assert ch03.check_flexible_noise(sol.my_flexible_noise)
+    assert torch.equal(torch.get_rng_state(), before)

@@ -71,7 +71,8 @@ def _mdr_library(u, p, s, L1, L2, theta):
     i*C + c) as B = diag(L). Otherwise (x - y)^T M (x - y) with M = L^T L."""
     B, C, d = s.shape
     if torch.equal(L1, torch.diag(torch.diagonal(L1))) and torch.equal(L2, torch.diag(torch.diagonal(L2))):
-        m = MDR(B, B * C, B, d).double()
+        with torch.random.fork_rng(devices=[]):  # the layers' init: leave the learner's stream alone
+            m = MDR(B, B * C, B, d).double()
         with torch.no_grad():
             m.user.weight.copy_(u)
             m.playlist.weight.copy_(p)
