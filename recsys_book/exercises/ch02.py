@@ -23,22 +23,12 @@ import torch
 from recsys_book.exercises import check, float64
 from recsys_book.exercises.ch01 import interactions_from_dense
 from recsys_book.models.rme import RME
+from recsys_book.models.sppmi import sppmi_from_counts
 
 __all__ = ["check_window_sppmi", "check_alpha_update", "check_dislike_probs"]
 
 
 # ---- E1: SPPMI with a context window, Eq. (4.2)-(4.3) on time-ordered documents -------------
-
-
-def _sppmi_from_counts(C, s):
-    """Eq. (4.2)-(4.3) from a symmetric (n, n) count matrix #(i, j) with a zero diagonal."""
-    total = C.sum()  # |D|: all (word, context) pairs
-    marg = C.sum(1)  # #(i)
-    out = torch.zeros_like(C)
-    on = C > 0  # only pairs that co-occur get a value (no 0/0 for a word without contexts)
-    pmi = torch.log(C[on] * total / (marg[:, None] * marg[None, :])[on])  # Eq. (4.2)
-    out[on] = (pmi - math.log(s)).clamp(min=0)  # Eq. (4.3)
-    return out
 
 
 def _window_counts(seqs, n, window):
@@ -55,7 +45,7 @@ def _window_counts(seqs, n, window):
 
 
 def _ref_window_sppmi(seqs, n, window, s):
-    return _sppmi_from_counts(_window_counts(seqs, n, window), s)
+    return sppmi_from_counts(_window_counts(seqs, n, window), s)
 
 
 def _rand_seqs(seed, n_docs=30, n=12, p=0.3, max_len=None):

@@ -105,6 +105,17 @@ def sppmi(
     return _sppmi(data, shift, transpose, dense, as_sparse=True)
 
 
+def sppmi_from_counts(c: torch.Tensor, shift: float = 1.0) -> torch.Tensor:
+    """Eq. (4.2)-(4.3) from a dense symmetric (n, n) count matrix #(i, j): float64 SPPMI, 0
+    where a pair never co-occurs (also for a word without any context: no 0/0)."""
+    c = c.double()
+    total = c.sum()  # |D|
+    marg = c.sum(1)  # #(i)
+    with torch.no_grad():
+        pmi = torch.log(c * total / (marg[:, None] * marg[None, :]))  # Eq. (4.2)
+    return torch.where(c > 0, pmi - math.log(shift), 0.0).clamp(min=0)  # Eq. (4.3)
+
+
 def _sppmi(data, shift: float, transpose: bool, dense, as_sparse: bool) -> torch.Tensor:
     """:func:`sppmi`; ``as_sparse=False`` keeps the dense fast path's dense result."""
     if not (isinstance(shift, (int, float)) and shift > 0 and math.isfinite(shift)):
@@ -112,12 +123,7 @@ def _sppmi(data, shift: float, transpose: bool, dense, as_sparse: bool) -> torch
     c = _cooc(data, transpose, dense)
     n = c.shape[0]
     if not c.is_sparse:  # dense fast path
-        c = c.double()
-        total = c.sum()  # |D|
-        marg = c.sum(1)  # #(i)
-        with torch.no_grad():
-            pmi = torch.log(c * total / (marg[:, None] * marg[None, :]))  # Eq. (4.2)
-        val = torch.where(c > 0, pmi - math.log(shift), 0.0).clamp(min=0)  # Eq. (4.3)
+        val = sppmi_from_counts(c, shift)
         return val.float().to_sparse().coalesce() if as_sparse else val.float()
     idx, cnt = c.indices(), c.values().double()
     if cnt.numel() == 0:
